@@ -1,0 +1,15 @@
+/* commands.h - the apibench CLI's subcommands. Each takes the arguments after its name
+ * (argv[0] is the subcommand) and returns the process exit code: 0 success, 1 failure
+ * (a breached SLO, a failed check), 2 bad usage. Errors are one line on stderr. */
+#ifndef APIBENCH_COMMANDS_H
+#define APIBENCH_COMMANDS_H
+
+int seed_main(int argc, char **argv);    /* datasets/: load synthetic data */
+int freshen_main(int argc, char **argv); /* datasets/: move timestamps up to now */
+int keys_main(int argc, char **argv);    /* datasets/: print the seeded users' API keys */
+int run_main(int argc, char **argv);     /* harness/: measured load */
+int verify_main(int argc, char **argv);  /* harness/: check builds before load */
+int report_main(int argc, char **argv);  /* harness/: results folder -> report.md */
+int compare_main(int argc, char **argv); /* harness/: two results folders -> one table */
+
+#endif
