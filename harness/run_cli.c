@@ -1,10 +1,271 @@
-/* Placeholder until this command is implemented: says so and fails. */
+/* run_cli.c - `apibench run`: checks the options, the mix and the target, offers the
+ * load, writes the results and prints a summary. Nothing is written unless the options
+ * are valid and the target accepts a connection. */
+#include <curl/curl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "../harness/commands.h"
+#include "envinfo.h"
+#include "loadgen.h"
+#include "mix.h"
+#include "results.h"
+#include "run_options.h"
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    loadgen_request_stop();
+}
+
+static void iso_now(char *buf, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The default mix: harness/mixes/default.json in the current folder or in the checkout
+ * the binary was built in (build folders sit inside it). */
+static const char *default_mix(char *buf, size_t len)
+{
+    static const char rel[] = "harness/mixes/default.json";
+    if (access(rel, R_OK) == 0)
+        return rel;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        snprintf(buf, len, "%s/../%s", dirname(exe), rel);
+        if (access(buf, R_OK) == 0)
+            return buf;
+    }
+    return rel; /* fails with a clear "cannot read mix" */
+}
+
+/* Opens (and closes) one TCP connection to the target, so that an unreachable server
+ * fails before anything is measured or written. */
+static int preflight(const char *target, long timeout_ms, char *err, size_t errlen)
+{
+    char curl_err[CURL_ERROR_SIZE] = "";
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(err, errlen, "cannot create a curl handle");
+        return -1;
+    }
+    curl_easy_setopt(c, CURLOPT_URL, target);
+    curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK) {
+        snprintf(err, errlen, "cannot connect to %s: %s", target,
+                 curl_err[0] ? curl_err : curl_easy_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *config_json(const struct run_options *o, const struct mix *m)
+{
+    json_t *headers = json_array();
+    for (int i = 0; i < o->nheaders; i++) {
+        /* keep header names, not values: they may hold credentials */
+        const char *colon = strchr(o->headers[i], ':');
+        json_array_append_new(headers,
+                              json_stringn(o->headers[i], (size_t)(colon - o->headers[i])));
+    }
+    return json_pack("{s:s, s:s, s:s, s:o, s:i, s:i, s:f, s:f, s:f, s:I, s:s, s:I, s:o, "
+                     "s:b, s:i, s:o}",
+                     "target", o->target, "mode", o->closed ? "closed" : "open", "arrival",
+                     schedule_arrival_name(o->arrival), "rate",
+                     o->closed ? json_null() : json_real(o->rate), "connections", o->connections,
+                     "threads", o->threads, "warmup_s", (double)o->warmup_ns / 1e9, "duration_s",
+                     (double)o->duration_ns / 1e9, "cooldown_s", (double)o->cooldown_ns / 1e9,
+                     "timeout_ms", (json_int_t)o->timeout_ms, "mix", mix_source(m), "seed",
+                     (json_int_t)o->seed, "slo",
+                     o->slo_spec ? json_string(o->slo_spec) : json_null(), "gzip", o->gzip,
+                     "backlog", o->backlog, "extra_headers", headers);
+}
+
+static void summary_row(const char *name, const struct hist *h, int64_t errors)
+{
+    printf("%-16s %9lld %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %8lld\n", name,
+           (long long)hist_count(h), hist_mean(h) / 1000.0,
+           (double)hist_value_at_percentile(h, 50.0) / 1000.0,
+           (double)hist_value_at_percentile(h, 90.0) / 1000.0,
+           (double)hist_value_at_percentile(h, 99.0) / 1000.0,
+           (double)hist_value_at_percentile(h, 99.9) / 1000.0, (double)hist_max(h) / 1000.0,
+           (long long)errors);
+}
+
+static void print_summary(const struct run_options *o, const struct loadgen_result *lg,
+                          const char *base, bool slo_passed)
+{
+    const struct lg_stats *st = &lg->phases[LG_MEASURED];
+    double secs = lg->phase_s[LG_MEASURED];
+    printf("\n%s%s: %s, %.1f s measured", lg->interrupted ? "PARTIAL " : "", o->target,
+           o->closed ? "closed loop" : "open loop", secs);
+    if (!o->closed)
+        printf(", intended %.1f req/s (%s)", o->rate, schedule_arrival_name(o->arrival));
+    printf(", achieved %.1f req/s\n", secs > 0 ? (double)st->responses_in_window / secs : 0.0);
+    printf("%-16s %9s %9s %9s %9s %9s %9s %9s %8s\n", "latency (ms)", "count", "mean", "p50",
+           "p90", "p99", "p99.9", "max", "errors");
+    summary_row("all (corrected)", st->latency, lg_stats_errors(st));
+    summary_row("all (service)", st->service, lg_stats_errors(st));
+    summary_row("send lag", st->lag, 0);
+    for (int i = 0; i < MIX_NROUTES; i++)
+        if (st->routes[i].sent > 0)
+            summary_row(mix_route_name((enum mix_route)i), st->routes[i].latency,
+                        st->routes[i].errors);
+    printf("errors:");
+    for (int e = 0; e < LG_NERRORS; e++)
+        printf(" %s %lld", lg_error_name((enum lg_error)e), (long long)st->errors[e]);
+    printf("; bytes received %lld (bodies %lld on the wire, %lld decoded)\n",
+           (long long)(st->header_bytes + st->body_bytes_wire), (long long)st->body_bytes_wire,
+           (long long)st->body_bytes_decoded);
+    if (o->slo_spec)
+        printf("slo %s: %s\n", o->slo_spec, slo_passed ? "passed" : "BREACHED");
+    printf("results: %s.json\n", base);
+}
 
 int run_main(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "apibench %s: not built yet\n", argv[0]);
-    return 2;
+    struct run_options o;
+    char err[512];
+    int exit_code = 1;
+    if (run_options_parse(argc, argv, &o, err, sizeof err) < 0) {
+        fprintf(stderr, "apibench run: %s\n", err);
+        return 2;
+    }
+    if (o.help) {
+        fputs(run_usage, stdout);
+        return 0;
+    }
+    struct mix *m;
+    char mixbuf[PATH_MAX];
+    if (o.path) {
+        m = mix_fixed_path(o.path);
+        if (!m) {
+            fprintf(stderr, "apibench run: bad --path '%s': must start with '/' and be short\n",
+                    o.path);
+            return 2;
+        }
+    } else {
+        m = mix_load(o.mix_path ? o.mix_path : default_mix(mixbuf, sizeof mixbuf), err,
+                     sizeof err);
+        if (!m) {
+            fprintf(stderr, "apibench run: %s\n", err);
+            return 2;
+        }
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    struct loadgen_result lg;
+    memset(&lg, 0, sizeof lg);
+    json_t *config = NULL, *doc = NULL;
+    char base[PATH_MAX], started[32], finished[32];
+    if (preflight(o.target, o.timeout_ms, err, sizeof err) < 0) {
+        fprintf(stderr, "apibench run: %s\n", err);
+        goto cleanup;
+    }
+    iso_now(started, sizeof started);
+    if (o.out) {
+        snprintf(base, sizeof base, "%s", o.out);
+    } else {
+        char stamp[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+        snprintf(base, sizeof base, "results/%s-%s", o.label ? o.label : "run", stamp);
+    }
+    if (results_prepare_dir(base, err, sizeof err) < 0) {
+        fprintf(stderr, "apibench run: %s\n", err);
+        goto cleanup;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    struct envinfo env;
+    envinfo_collect(&env);
+    config = config_json(&o, m);
+    if (!o.quiet)
+        fprintf(stderr,
+                "apibench run: %s, %s, %d connections, %d thread(s); warm-up %.1f s, "
+                "measured %.1f s, cool-down %.1f s\n",
+                o.target, o.closed ? "closed loop" : "open loop", o.connections, o.threads,
+                (double)o.warmup_ns / 1e9, (double)o.duration_ns / 1e9,
+                (double)o.cooldown_ns / 1e9);
+    struct loadgen_config cfg = {
+        .target = o.target,
+        .mix = m,
+        .closed = o.closed,
+        .arrival = o.arrival,
+        .rate = o.rate,
+        .connections = o.connections,
+        .threads = o.threads,
+        .warmup_ns = o.warmup_ns,
+        .duration_ns = o.duration_ns,
+        .cooldown_ns = o.cooldown_ns,
+        .timeout_ms = o.timeout_ms,
+        .seed = o.seed,
+        .gzip = o.gzip,
+        .backlog_max = o.backlog,
+        .headers = o.headers,
+        .nheaders = o.nheaders,
+        .progress = o.quiet ? NULL : stderr,
+    };
+    if (loadgen_run(&cfg, &lg, err, sizeof err) < 0) {
+        fprintf(stderr, "apibench run: %s\n", err);
+        goto cleanup;
+    }
+    iso_now(finished, sizeof finished);
+    struct results_run rr = {
+        .label = o.label,
+        .config = config,
+        .env = &env,
+        .lg = &lg,
+        .closed = o.closed,
+        .intended_rate = o.closed ? 0.0 : o.rate,
+        .started_at = started,
+        .finished_at = finished,
+        .slo_spec = o.slo_spec,
+        .slo = &o.slo,
+    };
+    bool slo_passed;
+    doc = results_run_json(&rr, &slo_passed);
+    if (results_write_all(base, &rr, doc, err, sizeof err) < 0) {
+        fprintf(stderr, "apibench run: %s\n", err);
+        goto cleanup;
+    }
+    print_summary(&o, &lg, base, slo_passed);
+    if (lg.interrupted) {
+        fprintf(stderr, "apibench run: interrupted: partial results in %s.json\n", base);
+        exit_code = 130;
+    } else if (!slo_passed) {
+        fprintf(stderr, "apibench run: slo breached: %s\n", o.slo_spec);
+        exit_code = 1;
+    } else {
+        exit_code = 0;
+    }
+
+cleanup:
+    json_decref(doc);
+    json_decref(config);
+    loadgen_result_free(&lg);
+    mix_free(m);
+    curl_global_cleanup();
+    return exit_code;
 }

@@ -85,5 +85,6 @@ CREATE TABLE seed_info (
     checksum    text        NOT NULL,
     seeded_at   timestamptz NOT NULL,
     anchor      timestamptz NOT NULL,  -- the "now" the readings' timestamps are relative to
-    complete    boolean     NOT NULL
+    complete    boolean     NOT NULL,
+    generator   text        NOT NULL   -- version of datasets/gen.c's rules (GEN_VERSION)
 );

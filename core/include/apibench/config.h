@@ -28,6 +28,9 @@ struct config {
     int gzip_level;              /* --gzip-level, default 6 */
     size_t gzip_threshold;       /* --gzip-threshold, default 1024 */
     bool quiet;                  /* --quiet: no access log */
+    /* HTTP limits (additions by the server engineer) */
+    int max_connections;         /* --max-connections, default 1024 */
+    int connection_timeout_s;    /* --connection-timeout, default 60: idle keep-alive limit */
 };
 
 /* Fills cfg with defaults. */

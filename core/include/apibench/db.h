@@ -14,6 +14,11 @@
 #include <stdint.h>
 
 #define DB_MAX_STMTS 64
+/* Statement ids 40..63 belong to reports and jobs: 40-45 report.c, 46-50 rollup.c,
+ * 51-53 jobs_inline.c, 54-57 jobstream.c, 58 jobs_queue.c, 59-63 worker.c. */
+/* stmt id ranges, so that modules never share a slot: 0-15 queries_naive,
+ * 16-31 queries_optimised, 32-39 the server's own (index check, job status),
+ * 40-63 reports, mail and jobs. */
 
 struct stmt {
     int id;           /* 0..DB_MAX_STMTS-1, unique across the program: the prepared-statement slot */

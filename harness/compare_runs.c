@@ -1,0 +1,244 @@
+/* compare_runs.c - `apibench compare RUN_A RUN_B`: one Markdown table of every build's
+ * figures in both runs with their ratio, the environment differences, and a progression
+ * plot of both runs in one chart. */
+#include "compare_runs.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "report_md.h"
+#include "report_plots.h"
+#include "report_summary.h"
+
+static const struct {
+    const char *label, *path;
+    char kind;
+} metrics[] = {
+    {"Response time mean (ms)", "latency_ms.mean", 'm'},
+    {"Response time p99 (ms)", "latency_ms.p99", 'm'},
+    {"DB queries/request", "db_queries_per_request.server", 'q'},
+    {"Cache hit rate overall", "cache_hit_rate.overall", 'p'},
+    {"Server CPU (% of machine)", "cpu.server_pct", 'c'},
+    {"Postgres CPU (% of machine)", "cpu.postgres_pct", 'c'},
+    {"Error rate", "errors.rate", 'p'},
+    {"Throughput (req/s)", "throughput_rps", 'r'},
+    {"Capacity under the SLO (req/s)", "capacity.rps", 'r'},
+    {"Bytes/response sent", "bytes_per_response.sent", 'b'},
+};
+
+/* The environment and configuration keys listed when they differ. */
+static const char *const env_keys[] = {
+    "hostname", "cpu_model", "cores", "memory_bytes", "kernel", "os", "postgres_version",
+    "redis_version", "git_commit", "build_type", "mode", "scale", "seed", "common_rate",
+    "rate_source", "phase_s", "mix", "instances", "pgbouncer", "quick", NULL};
+
+static const json_t *build_named(const json_t *summary, const char *name)
+{
+    size_t i;
+    json_t *b;
+    json_array_foreach(json_object_get(summary, "builds"), i, b) {
+        const char *n = json_string_value(json_object_get(b, "build"));
+        if (n && strcmp(n, name) == 0)
+            return b;
+    }
+    return NULL;
+}
+
+int compare_md_write(const json_t *a, const char *name_a, const json_t *b, const char *name_b,
+                     FILE *out)
+{
+    const json_t *ra = json_object_get(a, "run"), *rb = json_object_get(b, "run");
+    int differences = 0;
+    size_t i;
+    json_t *ba;
+
+    fprintf(out, "# apibench comparison\n\nA = `%s`, B = `%s`. Ratio = B / A.\n\n", name_a,
+            name_b);
+    fprintf(out, "## Environment differences\n\n");
+    for (const char *const *k = env_keys; *k; k++) {
+        json_t *va = json_object_get(ra, *k), *vb = json_object_get(rb, *k);
+        char *sa, *sb;
+        if (json_equal(va, vb) || (va == NULL && vb == NULL))
+            continue;
+        sa = va ? json_dumps(va, JSON_ENCODE_ANY) : NULL;
+        sb = vb ? json_dumps(vb, JSON_ENCODE_ANY) : NULL;
+        fprintf(out, "- %s: A %s, B %s\n", *k, sa ? sa : "(absent)", sb ? sb : "(absent)");
+        free(sa);
+        free(sb);
+        differences++;
+    }
+    if (differences == 0)
+        fprintf(out, "None recorded.\n");
+    fprintf(out, "\n## Figures\n\n| Metric | Build | A | B | B/A |\n| --- | --- | --- | --- | "
+                 "--- |\n");
+    for (size_t m = 0; m < sizeof metrics / sizeof metrics[0]; m++) {
+        json_array_foreach(json_object_get(a, "builds"), i, ba) {
+            const char *name = json_string_value(json_object_get(ba, "build"));
+            const json_t *bb = build_named(b, name);
+            json_t *xa = report_path(ba, metrics[m].path);
+            json_t *xb = bb ? report_path(bb, metrics[m].path) : NULL;
+            char ratio[32] = "n/a";
+            if (json_is_number(xa) && json_is_number(xb) && json_number_value(xa) != 0)
+                snprintf(ratio, sizeof ratio, "%.2f",
+                         json_number_value(xb) / json_number_value(xa));
+            fprintf(out, "| %s | %s | %s | %s | %s |\n", metrics[m].label, name,
+                    report_fmt(xa, metrics[m].kind), report_fmt(xb, metrics[m].kind), ratio);
+        }
+    }
+    fprintf(out, "\n![progression of both runs](plots/compare_progression.png)\n");
+    return ferror(out) ? -1 : 0;
+}
+
+/* Loads RUN/summary.json, or builds it when the folder has only raw files. */
+static json_t *load_summary(const char *run_dir)
+{
+    char path[PATH_MAX], err[512];
+    json_t *s;
+
+    s = REPORT_FMT_FITS(path, "%s/summary.json", run_dir) ? json_load_file(path, 0, NULL) : NULL;
+    if (s)
+        return s;
+    s = report_summary_build(run_dir, err, sizeof err);
+    if (s == NULL)
+        fprintf(stderr, "apibench compare: %s\n", err);
+    return s;
+}
+
+static int write_compare_dat(const json_t *a, const json_t *b, const char *out_dir)
+{
+    char path[PATH_MAX];
+    FILE *f;
+    size_t i;
+    json_t *ba;
+
+    if (!REPORT_FMT_FITS(path, "%s/plots/compare_progression.dat", out_dir))
+        return -1;
+    f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f, "# i build meanA p99A meanB p99B\n");
+    json_array_foreach(json_object_get(a, "builds"), i, ba) {
+        const char *name = json_string_value(json_object_get(ba, "build"));
+        const json_t *bb = build_named(b, name);
+        fprintf(f, "%zu %s", i, name);
+        report_dat_num(f, report_path(ba, "latency_ms.mean"));
+        report_dat_num(f, report_path(ba, "latency_ms.p99"));
+        report_dat_num(f, bb ? report_path(bb, "latency_ms.mean") : NULL);
+        report_dat_num(f, bb ? report_path(bb, "latency_ms.p99") : NULL);
+        fprintf(f, "\n");
+    }
+    return fclose(f);
+}
+
+static void compare_usage(FILE *out)
+{
+    fprintf(out, "usage: apibench compare [--out DIR] [--no-plots] RUN_A RUN_B\n\n"
+                 "Compares two scripts/reproduce results folders: writes DIR/compare.md (also\n"
+                 "printed) and DIR/plots/compare_progression.{png,svg}. DIR defaults to\n"
+                 "compare-<A>-vs-<B> beside RUN_A; an existing DIR is refused.\n");
+}
+
+static const char *base_name(const char *path, char *buf, size_t len)
+{
+    size_t n = strlen(path);
+    const char *slash;
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    snprintf(buf, len, "%.*s", (int)n, path);
+    slash = strrchr(buf, '/');
+    return slash ? slash + 1 : buf;
+}
+
+int compare_main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
+                                          {"no-plots", no_argument, NULL, 'n'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {0, 0, 0, 0}};
+    const char *out_dir = NULL;
+    bool plots = true;
+    char dir[PATH_MAX], path[PATH_MAX], na[PATH_MAX], nb[PATH_MAX], err[512];
+    json_t *a = NULL, *b = NULL;
+    FILE *f;
+    int c, rc = 1;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            out_dir = optarg;
+            break;
+        case 'n':
+            plots = false;
+            break;
+        case 'h':
+            compare_usage(stdout);
+            return 0;
+        default:
+            compare_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc - 2) {
+        compare_usage(stderr);
+        return 2;
+    }
+    a = load_summary(argv[optind]);
+    b = a ? load_summary(argv[optind + 1]) : NULL;
+    if (a == NULL || b == NULL)
+        goto out;
+    if (out_dir == NULL) {
+        char parent[PATH_MAX];
+        const char *slash;
+        snprintf(parent, sizeof parent, "%s", argv[optind]);
+        while (strlen(parent) > 1 && parent[strlen(parent) - 1] == '/')
+            parent[strlen(parent) - 1] = '\0';
+        slash = strrchr(parent, '/');
+        snprintf(dir, sizeof dir, "%.*s%scompare-%.1000s-vs-%.1000s",
+                 slash ? (int)(slash - parent) : 0, parent, slash ? "/" : "",
+                 base_name(argv[optind], na, sizeof na), base_name(argv[optind + 1], nb, sizeof nb));
+        out_dir = dir;
+    }
+    if (mkdir(out_dir, 0755) != 0) {
+        fprintf(stderr, "apibench compare: cannot create %s: %s\n", out_dir,
+                errno == EEXIST ? "it exists (never overwritten)" : strerror(errno));
+        goto out;
+    }
+    if (!REPORT_FMT_FITS(path, "%s/plots", out_dir) || mkdir(path, 0755) != 0 || write_compare_dat(a, b, out_dir) != 0) {
+        fprintf(stderr, "apibench compare: cannot write %s: %s\n", path, strerror(errno));
+        goto out;
+    }
+    f = REPORT_FMT_FITS(path, "%s/compare.md", out_dir) ? fopen(path, "w") : NULL;
+    if (f == NULL || compare_md_write(a, argv[optind], b, argv[optind + 1], f) != 0) {
+        fprintf(stderr, "apibench compare: cannot write %s\n", path);
+        if (f)
+            fclose(f);
+        goto out;
+    }
+    fclose(f);
+    compare_md_write(a, argv[optind], b, argv[optind + 1], stdout);
+    if (plots) {
+        char vars[PATH_MAX * 3];
+        if (strchr(out_dir, '\'') || strchr(argv[optind], '\'') || strchr(argv[optind + 1], '\'')) {
+            fprintf(stderr, "apibench compare: cannot plot: a quote in a path\n");
+            goto out;
+        }
+        snprintf(vars, sizeof vars, "outdir='%s'; name_a='%s'; name_b='%s'", out_dir,
+                 base_name(argv[optind], na, sizeof na), base_name(argv[optind + 1], nb, sizeof nb));
+        if (report_gnuplot("plot_compare.gp", vars, err, sizeof err) != 0) {
+            fprintf(stderr, "apibench compare: plots: %s\n", err);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    json_decref(a);
+    json_decref(b);
+    return rc;
+}

@@ -1,0 +1,784 @@
+/* loadgen.c - open- and closed-loop HTTP load from libcurl multi (see loadgen.h).
+ *
+ * One event loop per generator thread. Each loop owns a fixed set of request slots (one
+ * easy handle each, as many as the thread's share of --connections), a multi handle
+ * whose connection pool is capped at the same number, a FIFO backlog of intended send
+ * times that are due but have no free slot, and a timerfd armed at the next intended
+ * send time so curl_multi_poll wakes with sub-millisecond precision. */
+#include "loadgen.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "apibench/strbuf.h"
+
+#define LG_STOP_GRACE_NS (2LL * 1000 * 1000 * 1000) /* wait for in-flight after a stop */
+#define LG_POLL_MAX_MS 100                           /* re-check the stop flag this often */
+
+static atomic_int stop_requested;
+
+void loadgen_request_stop(void)
+{
+    atomic_store(&stop_requested, 1);
+}
+
+void loadgen_reset_stop(void)
+{
+    atomic_store(&stop_requested, 0);
+}
+
+int64_t lg_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static const char *const error_names[LG_NERRORS] = {
+    "connect", "timeout", "http_4xx", "http_5xx", "other", "backlog", "unsent",
+};
+
+const char *lg_error_name(enum lg_error e)
+{
+    return (unsigned)e < LG_NERRORS ? error_names[e] : "?";
+}
+
+void lg_stats_init(struct lg_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->latency = hist_new();
+    st->service = hist_new();
+    st->lag = hist_new();
+    for (int r = 0; r < MIX_NROUTES; r++) {
+        st->routes[r].latency = hist_new();
+        st->routes[r].service = hist_new();
+    }
+}
+
+void lg_stats_free(struct lg_stats *st)
+{
+    hist_free(st->latency);
+    hist_free(st->service);
+    hist_free(st->lag);
+    for (int r = 0; r < MIX_NROUTES; r++) {
+        hist_free(st->routes[r].latency);
+        hist_free(st->routes[r].service);
+    }
+    memset(st, 0, sizeof *st);
+}
+
+void lg_stats_merge(struct lg_stats *dst, const struct lg_stats *src)
+{
+    dst->due += src->due;
+    dst->sent += src->sent;
+    dst->responses += src->responses;
+    dst->aborted += src->aborted;
+    dst->responses_in_window += src->responses_in_window;
+    for (int e = 0; e < LG_NERRORS; e++)
+        dst->errors[e] += src->errors[e];
+    for (int c = 0; c < 6; c++)
+        dst->status_class[c] += src->status_class[c];
+    dst->header_bytes += src->header_bytes;
+    dst->body_bytes_wire += src->body_bytes_wire;
+    dst->body_bytes_decoded += src->body_bytes_decoded;
+    dst->gzip_responses += src->gzip_responses;
+    hist_merge(dst->latency, src->latency);
+    hist_merge(dst->service, src->service);
+    hist_merge(dst->lag, src->lag);
+    for (int r = 0; r < MIX_NROUTES; r++) {
+        struct lg_route_stats *d = &dst->routes[r];
+        const struct lg_route_stats *s = &src->routes[r];
+        d->sent += s->sent;
+        d->responses += s->responses;
+        d->errors += s->errors;
+        d->body_bytes_wire += s->body_bytes_wire;
+        d->body_bytes_decoded += s->body_bytes_decoded;
+        hist_merge(d->latency, s->latency);
+        hist_merge(d->service, s->service);
+    }
+}
+
+int64_t lg_stats_errors(const struct lg_stats *st)
+{
+    int64_t n = 0;
+    for (int e = 0; e < LG_NERRORS; e++)
+        n += st->errors[e];
+    return n;
+}
+
+void loadgen_result_free(struct loadgen_result *res)
+{
+    for (int p = 0; p < LG_NPHASES; p++)
+        lg_stats_free(&res->phases[p]);
+}
+
+/* A request slot's life. A slot is one easy handle, reused request after request, so
+ * that curl keeps its connection alive in the multi handle's pool. */
+enum slot_state {
+    /* SLOT_IDLE: no transfer. Open loop: waits for the backlog to hold a due request.
+     * Closed loop: is given the next request at once (while the run lasts). */
+    SLOT_IDLE,
+    /* SLOT_ACTIVE: added to the multi handle with its intended and actual send times set;
+     * curl connects (or reuses a pooled connection), sends and receives. Left when curl
+     * reports the transfer done (response, error or timeout) in curl_multi_info_read. */
+    SLOT_ACTIVE,
+};
+
+struct slot {
+    enum slot_state state;
+    CURL *easy;
+    int64_t intended_ns; /* when the request should have been sent */
+    int64_t sent_ns;     /* when it was handed to curl */
+    int phase;
+    struct mix_request req;
+    char url[MIX_PATH_MAX + 256];
+    /* per response */
+    bool gzipped;
+    int64_t body_wire, body_decoded;
+    z_stream zs;
+    bool zs_ready;
+    unsigned char scratch[16384];
+};
+
+/* Progress counters a generator thread shares with the thread printing progress. */
+struct progress {
+    atomic_llong sent, responses, errors;
+    atomic_int phase; /* the phase the thread's clock is in */
+    pthread_mutex_t lock;
+    struct hist *interval; /* latencies completed since the last progress line */
+};
+
+struct gen_thread {
+    int index;
+    const struct loadgen_config *cfg;
+    int nslots;
+    double rate; /* this thread's share */
+    int64_t start_ns, phase_end_ns[LG_NPHASES];
+    pthread_t tid;
+    CURLM *multi;
+    int timer_fd;
+    struct slot *slots;
+    int64_t *backlog; /* ring of intended send times */
+    int backlog_head, backlog_len;
+    struct curl_slist *get_headers[MIX_MAX_USERS + 1]; /* per user; last: no user */
+    struct curl_slist *post_headers[MIX_MAX_USERS + 1];
+    struct rng rng;
+    struct lg_stats stats[LG_NPHASES];
+    struct progress progress;
+    int64_t stop_seen_ns;   /* when this thread saw the stop request (0: not yet) */
+    int64_t drain_deadline; /* after the last phase: when unsent backlog is given up */
+    int64_t armed_ns;       /* when the timerfd fires next (0: not armed or fired) */
+    atomic_int done;
+    char err[256];
+};
+
+static int phase_of(const struct gen_thread *t, int64_t when_ns)
+{
+    for (int p = 0; p < LG_NPHASES; p++)
+        if (when_ns < t->phase_end_ns[p])
+            return p;
+    return LG_NPHASES - 1;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *userdata)
+{
+    struct slot *s = userdata;
+    size_t len = size * n;
+    static const char name[] = "content-encoding:";
+    if (len > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
+        /* a new response on this slot: reset the body decoder */
+        const char *v = data + sizeof name - 1;
+        size_t vlen = len - (sizeof name - 1);
+        s->gzipped = memmem(v, vlen, "gzip", 4) != NULL;
+    }
+    return len;
+}
+
+/* Counts body bytes as they arrive (still compressed: curl's decoding is off) and, for
+ * gzip bodies, how many bytes they inflate to. Nothing is kept. */
+static size_t on_body(char *data, size_t size, size_t n, void *userdata)
+{
+    struct slot *s = userdata;
+    size_t len = size * n;
+    s->body_wire += (int64_t)len;
+    if (!s->gzipped) {
+        s->body_decoded += (int64_t)len;
+        return len;
+    }
+    if (!s->zs_ready) {
+        memset(&s->zs, 0, sizeof s->zs);
+        if (inflateInit2(&s->zs, 16 + MAX_WBITS) != Z_OK)
+            return len; /* decoded size stays unknown; the load goes on */
+        s->zs_ready = true;
+    }
+    s->zs.next_in = (unsigned char *)data;
+    s->zs.avail_in = (uInt)len;
+    while (s->zs.avail_in > 0) {
+        s->zs.next_out = s->scratch;
+        s->zs.avail_out = sizeof s->scratch;
+        int rc = inflate(&s->zs, Z_NO_FLUSH);
+        s->body_decoded += (int64_t)(sizeof s->scratch - s->zs.avail_out);
+        if (rc == Z_STREAM_END) {
+            inflateReset(&s->zs);
+            if (s->zs.avail_in == 0)
+                break;
+        } else if (rc != Z_OK) {
+            break;
+        }
+    }
+    return len;
+}
+
+static struct curl_slist *build_headers(const struct loadgen_config *cfg, const char *key,
+                                        bool post)
+{
+    struct curl_slist *list = NULL;
+    char line[128];
+    list = curl_slist_append(list, "Accept: application/json");
+    if (post) {
+        list = curl_slist_append(list, "Content-Type: application/json");
+        list = curl_slist_append(list, "Expect:"); /* no 100-continue round trip */
+    }
+    if (key) {
+        snprintf(line, sizeof line, "X-API-Key: %s", key);
+        list = curl_slist_append(list, line);
+    }
+    for (int i = 0; i < cfg->nheaders; i++)
+        list = curl_slist_append(list, cfg->headers[i]);
+    if (!list)
+        abort(); /* curl_slist_append fails only on out-of-memory */
+    return list;
+}
+
+static int setup_thread(struct gen_thread *t)
+{
+    const struct loadgen_config *cfg = t->cfg;
+    t->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (t->timer_fd < 0) {
+        snprintf(t->err, sizeof t->err, "cannot create a timerfd: %s", strerror(errno));
+        return -1;
+    }
+    t->multi = curl_multi_init();
+    if (!t->multi) {
+        snprintf(t->err, sizeof t->err, "cannot create a curl multi handle");
+        return -1;
+    }
+    curl_multi_setopt(t->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)t->nslots);
+    curl_multi_setopt(t->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)t->nslots);
+    curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, (long)t->nslots);
+    int nusers = mix_user_count(cfg->mix);
+    for (int u = 0; u <= nusers; u++) {
+        const char *key = u < nusers ? mix_user_key(cfg->mix, u) : NULL;
+        t->get_headers[u] = build_headers(cfg, key, false);
+        t->post_headers[u] = build_headers(cfg, key, true);
+    }
+    t->slots = xcalloc((size_t)t->nslots, sizeof *t->slots);
+    for (int i = 0; i < t->nslots; i++) {
+        struct slot *s = &t->slots[i];
+        s->easy = curl_easy_init();
+        if (!s->easy) {
+            snprintf(t->err, sizeof t->err, "cannot create a curl easy handle");
+            return -1;
+        }
+        curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+        curl_easy_setopt(s->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+        curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, cfg->timeout_ms);
+        curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS, cfg->timeout_ms);
+        curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
+        curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
+        /* ask for gzip but count the bytes as they travel: curl must not decode */
+        if (cfg->gzip)
+            curl_easy_setopt(s->easy, CURLOPT_ACCEPT_ENCODING, "gzip");
+        curl_easy_setopt(s->easy, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+    }
+    if (!cfg->closed) {
+        int cap = cfg->backlog_max;
+        t->backlog = xcalloc((size_t)cap, sizeof *t->backlog);
+    }
+    for (int p = 0; p < LG_NPHASES; p++)
+        lg_stats_init(&t->stats[p]);
+    return 0;
+}
+
+static void teardown_thread(struct gen_thread *t)
+{
+    for (int i = 0; t->slots && i < t->nslots; i++) {
+        struct slot *s = &t->slots[i];
+        if (s->state == SLOT_ACTIVE)
+            curl_multi_remove_handle(t->multi, s->easy);
+        curl_easy_cleanup(s->easy);
+        if (s->zs_ready)
+            inflateEnd(&s->zs);
+        strbuf_free(&s->req.body);
+    }
+    free(t->slots);
+    t->slots = NULL;
+    for (int u = 0; u <= MIX_MAX_USERS; u++) {
+        curl_slist_free_all(t->get_headers[u]);
+        curl_slist_free_all(t->post_headers[u]);
+        t->get_headers[u] = t->post_headers[u] = NULL;
+    }
+    if (t->multi)
+        curl_multi_cleanup(t->multi);
+    t->multi = NULL;
+    if (t->timer_fd >= 0)
+        close(t->timer_fd);
+    t->timer_fd = -1;
+    free(t->backlog);
+    t->backlog = NULL;
+}
+
+static struct slot *free_slot(struct gen_thread *t)
+{
+    for (int i = 0; i < t->nslots; i++)
+        if (t->slots[i].state == SLOT_IDLE)
+            return &t->slots[i];
+    return NULL;
+}
+
+/* SLOT_IDLE -> SLOT_ACTIVE: draws the next request from the mix and hands it to curl. */
+static void start_request(struct gen_thread *t, struct slot *s, int64_t intended_ns)
+{
+    const struct loadgen_config *cfg = t->cfg;
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    mix_next(cfg->mix, &t->rng, (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000, &s->req);
+    char url[sizeof s->url];
+    snprintf(url, sizeof url, "%s%s", cfg->target, s->req.path);
+    int user = s->req.user >= 0 ? s->req.user : mix_user_count(cfg->mix);
+    if (strcmp(url, s->url) != 0) {
+        /* curl parses the URL on every set: skip it when the slot repeats its last one */
+        memcpy(s->url, url, sizeof url);
+        curl_easy_setopt(s->easy, CURLOPT_URL, s->url);
+    }
+    if (s->req.post) {
+        curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, t->post_headers[user]);
+        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)s->req.body.len);
+        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->req.body.data);
+    } else {
+        curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, t->get_headers[user]);
+        curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
+    }
+    s->gzipped = false;
+    s->body_wire = s->body_decoded = 0;
+    if (s->zs_ready)
+        inflateReset(&s->zs);
+    s->intended_ns = intended_ns;
+    s->phase = phase_of(t, intended_ns);
+    s->sent_ns = lg_now_ns();
+    s->state = SLOT_ACTIVE;
+    struct lg_stats *st = &t->stats[s->phase];
+    st->sent++;
+    st->routes[s->req.route].sent++;
+    hist_record(st->lag, (s->sent_ns - intended_ns) / 1000);
+    atomic_fetch_add(&t->progress.sent, 1);
+    if (curl_multi_add_handle(t->multi, s->easy) != CURLM_OK) {
+        /* cannot happen with a valid handle; count it rather than lose it */
+        s->state = SLOT_IDLE;
+        st->errors[LG_ERR_OTHER]++;
+        st->routes[s->req.route].errors++;
+        atomic_fetch_add(&t->progress.errors, 1);
+    }
+}
+
+static enum lg_error classify(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return LG_ERR_TIMEOUT;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return LG_ERR_CONNECT;
+    default:
+        return LG_ERR_OTHER;
+    }
+}
+
+/* SLOT_ACTIVE -> SLOT_IDLE: records what the finished transfer measured. */
+static void finish_request(struct gen_thread *t, struct slot *s, CURLcode rc, int64_t now_ns)
+{
+    curl_multi_remove_handle(t->multi, s->easy);
+    s->state = SLOT_IDLE;
+    struct lg_stats *st = &t->stats[s->phase];
+    struct lg_route_stats *rs = &st->routes[s->req.route];
+    long status = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+    long header_size = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_HEADER_SIZE, &header_size);
+    st->header_bytes += header_size;
+    st->body_bytes_wire += s->body_wire;
+    st->body_bytes_decoded += s->body_decoded;
+    rs->body_bytes_wire += s->body_wire;
+    rs->body_bytes_decoded += s->body_decoded;
+    if (rc != CURLE_OK || status < 100) {
+        enum lg_error e = rc == CURLE_OK ? LG_ERR_OTHER : classify(rc);
+        st->errors[e]++;
+        rs->errors++;
+        atomic_fetch_add(&t->progress.errors, 1);
+        return;
+    }
+    if (now_ns >= t->start_ns && now_ns < t->phase_end_ns[LG_NPHASES - 1])
+        t->stats[phase_of(t, now_ns)].responses_in_window++;
+    int64_t latency_us = (now_ns - s->intended_ns) / 1000;
+    int64_t service_us = (now_ns - s->sent_ns) / 1000;
+    st->responses++;
+    rs->responses++;
+    if (s->gzipped)
+        st->gzip_responses++;
+    st->status_class[status / 100 <= 5 ? status / 100 : 5]++;
+    hist_record(st->latency, latency_us);
+    hist_record(st->service, service_us);
+    hist_record(rs->latency, latency_us);
+    hist_record(rs->service, service_us);
+    if (status >= 400) {
+        st->errors[status >= 500 ? LG_ERR_HTTP5XX : LG_ERR_HTTP4XX]++;
+        rs->errors++;
+        atomic_fetch_add(&t->progress.errors, 1);
+    }
+    atomic_fetch_add(&t->progress.responses, 1);
+    pthread_mutex_lock(&t->progress.lock);
+    hist_record(t->progress.interval, latency_us);
+    pthread_mutex_unlock(&t->progress.lock);
+}
+
+static void backlog_push(struct gen_thread *t, int64_t intended_ns)
+{
+    int cap = t->cfg->backlog_max;
+    t->backlog[(t->backlog_head + t->backlog_len) % cap] = intended_ns;
+    t->backlog_len++;
+}
+
+static int64_t backlog_pop(struct gen_thread *t)
+{
+    int64_t v = t->backlog[t->backlog_head];
+    t->backlog_head = (t->backlog_head + 1) % t->cfg->backlog_max;
+    t->backlog_len--;
+    return v;
+}
+
+/* Gives up the backlog (counted as `kind` errors, or as aborted when kind < 0). */
+static void backlog_drop_all(struct gen_thread *t, int kind)
+{
+    while (t->backlog_len > 0) {
+        struct lg_stats *st = &t->stats[phase_of(t, backlog_pop(t))];
+        if (kind < 0) {
+            st->aborted++;
+        } else {
+            st->errors[kind]++;
+            atomic_fetch_add(&t->progress.errors, 1);
+        }
+    }
+}
+
+static void arm_timer(struct gen_thread *t, int64_t at_ns)
+{
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    if (at_ns <= 0)
+        at_ns = 1; /* 0 would disarm */
+    its.it_value.tv_sec = at_ns / 1000000000LL;
+    its.it_value.tv_nsec = at_ns % 1000000000LL;
+    timerfd_settime(t->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static int active_count(const struct gen_thread *t)
+{
+    int n = 0;
+    for (int i = 0; i < t->nslots; i++)
+        n += t->slots[i].state == SLOT_ACTIVE;
+    return n;
+}
+
+static void *thread_main(void *arg)
+{
+    struct gen_thread *t = arg;
+    const struct loadgen_config *cfg = t->cfg;
+    int64_t run_end = t->phase_end_ns[LG_NPHASES - 1];
+    struct schedule sched;
+    int64_t next_due = INT64_MAX;
+    if (!cfg->closed) {
+        /* threads interleave their constant schedules: thread i starts i/rate later */
+        int64_t offset = (int64_t)((double)t->index * 1e9 / cfg->rate);
+        schedule_init(&sched, cfg->arrival, t->rate, t->start_ns + offset,
+                      cfg->seed * 1000003ULL + (uint64_t)t->index);
+        next_due = schedule_next(&sched);
+    }
+    t->drain_deadline = run_end + (int64_t)cfg->timeout_ms * 1000000LL;
+    struct curl_waitfd extra = {.fd = t->timer_fd, .events = CURL_WAIT_POLLIN};
+    for (;;) {
+        int64_t now = lg_now_ns();
+        atomic_store(&t->progress.phase, now < t->start_ns ? 0 : phase_of(t, now));
+        if (atomic_load(&stop_requested) && t->stop_seen_ns == 0) {
+            t->stop_seen_ns = now;
+            backlog_drop_all(t, -1);
+        }
+        bool stopping = t->stop_seen_ns != 0;
+        /* due requests join the backlog, or count as errors when it is full */
+        while (!stopping && !cfg->closed && next_due <= now && next_due < run_end) {
+            struct lg_stats *st = &t->stats[phase_of(t, next_due)];
+            st->due++;
+            if (t->backlog_len >= cfg->backlog_max) {
+                st->errors[LG_ERR_BACKLOG]++;
+                atomic_fetch_add(&t->progress.errors, 1);
+            } else {
+                backlog_push(t, next_due);
+            }
+            next_due = schedule_next(&sched);
+        }
+        if (!stopping && !cfg->closed && now >= t->drain_deadline)
+            backlog_drop_all(t, LG_ERR_UNSENT);
+        /* free slots take work: the oldest due request, or (closed loop) a new one */
+        struct slot *s;
+        while (!stopping && (s = free_slot(t)) != NULL) {
+            if (cfg->closed) {
+                if (now < t->start_ns || now >= run_end)
+                    break;
+                t->stats[phase_of(t, now)].due++;
+                start_request(t, s, now);
+            } else if (t->backlog_len > 0) {
+                start_request(t, s, backlog_pop(t));
+            } else {
+                break;
+            }
+        }
+        int running = 0;
+        curl_multi_perform(t->multi, &running);
+        CURLMsg *msg;
+        int left;
+        int64_t done_at = lg_now_ns();
+        while ((msg = curl_multi_info_read(t->multi, &left)) != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            struct slot *done;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&done);
+            finish_request(t, done, msg->data.result, done_at);
+        }
+        /* finished? */
+        int active = active_count(t);
+        if (stopping) {
+            if (active == 0)
+                break;
+            if (now - t->stop_seen_ns > LG_STOP_GRACE_NS) {
+                for (int i = 0; i < t->nslots; i++)
+                    if (t->slots[i].state == SLOT_ACTIVE) {
+                        curl_multi_remove_handle(t->multi, t->slots[i].easy);
+                        t->slots[i].state = SLOT_IDLE;
+                        t->stats[t->slots[i].phase].aborted++;
+                    }
+                break;
+            }
+        } else if (now >= run_end && (cfg->closed || next_due >= run_end) &&
+                   t->backlog_len == 0 && active == 0) {
+            break;
+        }
+        /* a slot freed by a completion takes waiting work at once, without sleeping */
+        if (!stopping && free_slot(t) &&
+            (t->backlog_len > 0 || (cfg->closed && now >= t->start_ns && now < run_end)))
+            continue;
+        /* sleep until the next request is due, curl needs attention, or 100 ms pass */
+        int64_t wake = now + (int64_t)LG_POLL_MAX_MS * 1000000LL;
+        if (!stopping && !cfg->closed && next_due < run_end && next_due < wake)
+            wake = next_due;
+        if (!stopping && cfg->closed && now < t->start_ns && t->start_ns < wake)
+            wake = t->start_ns;
+        if (!stopping && !cfg->closed && t->backlog_len > 0 && t->drain_deadline < wake)
+            wake = t->drain_deadline;
+        if (wake > now) {
+            /* the timerfd gives sub-millisecond wake-ups for due times; the 100 ms
+             * fallback needs no timer (curl_multi_poll's own timeout does it) */
+            bool timed = wake < now + (int64_t)LG_POLL_MAX_MS * 1000000LL;
+            if (timed && wake != t->armed_ns) {
+                arm_timer(t, wake);
+                t->armed_ns = wake;
+            }
+            int timeout_ms = (int)((wake - now) / 1000000LL) + 1;
+            extra.revents = 0;
+            curl_multi_poll(t->multi, &extra, 1, timeout_ms, NULL);
+            if (extra.revents) {
+                uint64_t expirations;
+                if (read(t->timer_fd, &expirations, sizeof expirations) < 0) {
+                    /* EAGAIN: already drained */
+                }
+                t->armed_ns = 0;
+            }
+        }
+    }
+    atomic_store(&t->done, 1);
+    return NULL;
+}
+
+struct progress_state {
+    struct hist *acc;   /* merged interval latencies */
+    struct hist *fresh; /* an empty histogram to swap into a thread */
+    int64_t last_done;
+    int64_t last_ns;
+};
+
+/* Prints one pgbench-style progress line: elapsed, sent, completed, errors, the rate of
+ * completions since the previous line, and that interval's p50/p99 latency. */
+static void progress_line(const struct loadgen_config *cfg, struct gen_thread *threads, int n,
+                          int64_t start_ns, struct progress_state *ps)
+{
+    static const char *const phase_names[LG_NPHASES] = {"warmup", "measured", "cooldown"};
+    int64_t now = lg_now_ns();
+    long long sent = 0, responses = 0, errors = 0;
+    int phase = LG_WARMUP;
+    hist_reset(ps->acc);
+    for (int i = 0; i < n; i++) {
+        struct gen_thread *t = &threads[i];
+        sent += atomic_load(&t->progress.sent);
+        responses += atomic_load(&t->progress.responses);
+        errors += atomic_load(&t->progress.errors);
+        int p = atomic_load(&t->progress.phase);
+        phase = p > phase ? p : phase;
+        /* swap in an empty histogram under the thread's lock, merge the full one outside */
+        pthread_mutex_lock(&t->progress.lock);
+        struct hist *full = t->progress.interval;
+        t->progress.interval = ps->fresh;
+        pthread_mutex_unlock(&t->progress.lock);
+        hist_merge(ps->acc, full);
+        hist_reset(full);
+        ps->fresh = full;
+    }
+    double interval_s = (double)(now - ps->last_ns) / 1e9;
+    long long done = responses + errors;
+    double rate = interval_s > 0 ? (double)(done - ps->last_done) / interval_s : 0.0;
+    fprintf(cfg->progress,
+            "progress: %.1f s, sent %lld, completed %lld, errors %lld, %.1f req/s, "
+            "p50 %.3f ms, p99 %.3f ms (%s)\n",
+            (double)(now - start_ns) / 1e9, sent, responses, errors, rate,
+            (double)hist_value_at_percentile(ps->acc, 50.0) / 1000.0,
+            (double)hist_value_at_percentile(ps->acc, 99.0) / 1000.0, phase_names[phase]);
+    fflush(cfg->progress);
+    ps->last_done = done;
+    ps->last_ns = now;
+}
+
+int loadgen_run(const struct loadgen_config *cfg, struct loadgen_result *res, char *err,
+                size_t errlen)
+{
+    int rc = -1;
+    int n = cfg->threads;
+    struct gen_thread *threads = xcalloc((size_t)n, sizeof *threads);
+    struct progress_state ps = {.acc = hist_new(), .fresh = hist_new()};
+    int started = 0;
+    for (int p = 0; p < LG_NPHASES; p++)
+        lg_stats_init(&res->phases[p]);
+    /* every thread shares the phase clock; a short lead lets them all get ready */
+    int64_t start = lg_now_ns() + 50 * 1000000LL;
+    int64_t ends[LG_NPHASES] = {start + cfg->warmup_ns, start + cfg->warmup_ns + cfg->duration_ns,
+                                start + cfg->warmup_ns + cfg->duration_ns + cfg->cooldown_ns};
+    for (int i = 0; i < n; i++) {
+        threads[i].timer_fd = -1;
+        pthread_mutex_init(&threads[i].progress.lock, NULL);
+        threads[i].progress.interval = hist_new();
+    }
+    for (int i = 0; i < n; i++) {
+        struct gen_thread *t = &threads[i];
+        t->index = i;
+        t->cfg = cfg;
+        t->nslots = cfg->connections / n + (i < cfg->connections % n ? 1 : 0);
+        t->rate = cfg->rate / n;
+        t->start_ns = start;
+        memcpy(t->phase_end_ns, ends, sizeof ends);
+        rng_seed(&t->rng, cfg->seed * 0x9e3779b97f4a7c15ULL + (uint64_t)i + 1);
+        if (setup_thread(t) < 0) {
+            snprintf(err, errlen, "cannot set up the load generator: %s", t->err);
+            goto cleanup;
+        }
+    }
+    /* generator threads leave SIGINT/SIGTERM to the caller's thread */
+    sigset_t block, saved;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &saved);
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&threads[i].tid, NULL, thread_main, &threads[i]) != 0) {
+            snprintf(err, errlen, "cannot start a generator thread: %s", strerror(errno));
+            loadgen_request_stop();
+            break;
+        }
+        started++;
+    }
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    ps.last_ns = start;
+    int64_t next_line = start + 1000000000LL;
+    bool woke_for_stop = false;
+    for (;;) {
+        bool all_done = true;
+        for (int i = 0; i < started; i++)
+            all_done = all_done && atomic_load(&threads[i].done);
+        if (all_done)
+            break;
+        if (atomic_load(&stop_requested) && !woke_for_stop) {
+            for (int i = 0; i < started; i++)
+                curl_multi_wakeup(threads[i].multi);
+            woke_for_stop = true;
+        }
+        int64_t now = lg_now_ns();
+        if (now >= next_line) {
+            if (cfg->progress)
+                progress_line(cfg, threads, started, start, &ps);
+            next_line += 1000000000LL;
+            continue;
+        }
+        /* sleep at most 50 ms so that a stop request or the end is noticed quickly */
+        int64_t nap = next_line - now < 50000000LL ? next_line - now : 50000000LL;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)nap};
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i].tid, NULL);
+    if (started < n)
+        goto cleanup;
+    int64_t finished = lg_now_ns();
+    int64_t stop_at = finished;
+    for (int i = 0; i < n; i++) {
+        for (int p = 0; p < LG_NPHASES; p++)
+            lg_stats_merge(&res->phases[p], &threads[i].stats[p]);
+        if (threads[i].stop_seen_ns && threads[i].stop_seen_ns < stop_at)
+            stop_at = threads[i].stop_seen_ns;
+    }
+    res->interrupted = atomic_load(&stop_requested) != 0;
+    int64_t phase_start = start;
+    for (int p = 0; p < LG_NPHASES; p++) {
+        int64_t end = ends[p];
+        if (res->interrupted && stop_at < end) {
+            end = stop_at > phase_start ? stop_at : phase_start;
+            if (end < ends[p] && ends[p] > phase_start)
+                res->cut_short = true;
+        }
+        res->phase_s[p] = (double)(end - phase_start) / 1e9;
+        phase_start = ends[p];
+    }
+    rc = 0;
+
+cleanup:
+    for (int i = 0; i < n; i++) {
+        struct gen_thread *t = &threads[i];
+        teardown_thread(t);
+        for (int p = 0; p < LG_NPHASES; p++)
+            lg_stats_free(&t->stats[p]);
+        hist_free(t->progress.interval);
+        pthread_mutex_destroy(&t->progress.lock);
+    }
+    free(threads);
+    hist_free(ps.acc);
+    hist_free(ps.fresh);
+    return rc;
+}

@@ -1,0 +1,119 @@
+/* loadgen.h - the load generator: libcurl multi driven by intended send times.
+ *
+ * Open loop: each generator thread owns a schedule (schedule.h); a request becomes due at
+ * its intended time, waits in a bounded backlog while all of the thread's connections are
+ * busy, and is timed from the intended time, so queueing in the server or the generator
+ * shows up in its latency (no coordinated omission). Closed loop: every connection sends
+ * its next request as soon as the previous one completes.
+ *
+ * Each thread owns its counters and histograms, one set per phase; loadgen_run merges
+ * them after the threads join. A request belongs to the phase of its intended send time. */
+#ifndef APIBENCH_LOADGEN_H
+#define APIBENCH_LOADGEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hist.h"
+#include "mix.h"
+#include "schedule.h"
+
+enum lg_phase { LG_WARMUP, LG_MEASURED, LG_COOLDOWN, LG_NPHASES };
+
+/* Error kinds. Timeouts and connect errors never enter the latency histograms;
+ * HTTP 4xx/5xx responses do (they are responses) and are counted here as well. */
+enum lg_error {
+    LG_ERR_CONNECT, /* could not connect (refused, unreachable, connect timeout) */
+    LG_ERR_TIMEOUT, /* no complete response within the per-request timeout */
+    LG_ERR_HTTP4XX,
+    LG_ERR_HTTP5XX,
+    LG_ERR_OTHER,   /* any other transfer failure (reset, malformed response, ...) */
+    LG_ERR_BACKLOG, /* due while the backlog was full: never sent */
+    LG_ERR_UNSENT,  /* still in the backlog when the drain deadline passed */
+    LG_NERRORS
+};
+
+struct loadgen_config {
+    const char *target;        /* base URL without a trailing '/', e.g. http://127.0.0.1:18101 */
+    const struct mix *mix;     /* borrowed */
+    bool closed;               /* closed loop (rate unused) */
+    enum schedule_arrival arrival;
+    double rate;               /* open loop: total intended requests per second, > 0 */
+    int connections;           /* total, split between threads; >= threads */
+    int threads;               /* generator threads, >= 1 */
+    int64_t warmup_ns, duration_ns, cooldown_ns;
+    long timeout_ms;           /* per request, > 0 */
+    uint64_t seed;
+    bool gzip;                 /* send Accept-Encoding: gzip (bodies are not decoded) */
+    int backlog_max;           /* per thread bound on due-but-unsent requests, >= 1 */
+    const char *const *headers; /* extra "Name: value" headers, nheaders of them */
+    int nheaders;
+    FILE *progress;            /* a progress line per second goes here; NULL for none */
+};
+
+struct lg_route_stats {
+    int64_t sent, responses, errors;
+    int64_t body_bytes_wire;    /* response bodies as they came over the wire */
+    int64_t body_bytes_decoded; /* the same after un-gzipping (equal when not gzipped) */
+    struct hist *latency, *service;
+};
+
+/* What one phase measured. */
+struct lg_stats {
+    int64_t due;        /* requests whose intended time fell in the phase */
+    int64_t sent;       /* handed to curl */
+    int64_t responses;  /* completed with an HTTP response (any status) */
+    int64_t aborted;    /* cut off by an interrupt (neither error nor latency) */
+    int64_t responses_in_window; /* responses (of any phase) that arrived during the phase:
+                                    the throughput, which the achieved rate reports */
+    int64_t errors[LG_NERRORS];
+    int64_t status_class[6]; /* responses by status / 100 (index 1..5) */
+    int64_t header_bytes, body_bytes_wire, body_bytes_decoded;
+    int64_t gzip_responses;
+    struct hist *latency; /* completion - intended send */
+    struct hist *service; /* completion - actual send */
+    struct hist *lag;     /* actual send - intended send */
+    struct lg_route_stats routes[MIX_NROUTES];
+};
+
+struct loadgen_result {
+    struct lg_stats phases[LG_NPHASES];
+    double phase_s[LG_NPHASES]; /* how long each phase actually ran */
+    bool interrupted;           /* loadgen_request_stop was called */
+    bool cut_short;             /* a phase ended early */
+};
+
+/* Runs the load described by cfg and fills res (which the caller zeroes first and frees
+ * with loadgen_result_free, also on failure). Returns 0, or -1 with a one-line reason in
+ * err when the generator could not be set up (curl, threads, timerfd). An interrupt is
+ * not a failure: it returns 0 with res->interrupted set. */
+int loadgen_run(const struct loadgen_config *cfg, struct loadgen_result *res, char *err,
+                size_t errlen);
+
+/* Asks a running loadgen_run to stop sending, wait briefly for requests in flight, and
+ * return. Async-signal-safe (for SIGINT/SIGTERM handlers). */
+void loadgen_request_stop(void);
+
+/* Clears a previous stop request (for tests running several loads in one process). */
+void loadgen_reset_stop(void);
+
+/* Frees the histograms in res. Accepts a zeroed result. */
+void loadgen_result_free(struct loadgen_result *res);
+
+/* Allocates the histograms of st (zeroed before) / frees them; merges src into dst. */
+void lg_stats_init(struct lg_stats *st);
+void lg_stats_free(struct lg_stats *st);
+void lg_stats_merge(struct lg_stats *dst, const struct lg_stats *src);
+
+/* Sum of the error kinds of st. */
+int64_t lg_stats_errors(const struct lg_stats *st);
+
+/* "connect", "timeout", "http_4xx", ... */
+const char *lg_error_name(enum lg_error e);
+
+/* Monotonic clock in ns (CLOCK_MONOTONIC). */
+int64_t lg_now_ns(void);
+
+#endif

@@ -1,0 +1,204 @@
+/* report_plots.c - the plots' .dat files from summary.json, then gnuplot. The .gp scripts read only
+ * these files and the .hgrm spectra, so a plot can be redrawn by hand from a results
+ * folder: gnuplot -e "rundir='results/X'; builds='01-baseline ...'" scripts/plot_spectra.gp */
+#include "report_plots.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "report_md.h"
+#include "report_summary.h"
+#include "apibench/strbuf.h"
+
+extern char **environ;
+
+const char *report_scripts_dir(void)
+{
+    static char dir[PATH_MAX];
+    const char *env = getenv("APIBENCH_SCRIPTS");
+    char exe[PATH_MAX];
+    ssize_t n;
+
+    if (env && *env) {
+        snprintf(dir, sizeof dir, "%s", env);
+        return dir;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        char *slash;
+        exe[n] = '\0';
+        slash = strrchr(exe, '/');
+        if (slash) {
+            struct stat st;
+            *slash = '\0';
+            snprintf(dir, sizeof dir, "%.4000s/../scripts/plot_progression.gp", exe);
+            if (stat(dir, &st) == 0) {
+                snprintf(dir, sizeof dir, "%.4000s/../scripts", exe);
+                return dir;
+            }
+        }
+    }
+    snprintf(dir, sizeof dir, "scripts");
+    return dir;
+}
+
+int report_gnuplot(const char *script, const char *vars, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    char *argv[5];
+    struct strbuf all = {0}; /* exec's argv is not const; dir= lets scripts load siblings */
+    char gp[] = "gnuplot", e[] = "-e";
+    pid_t pid;
+    int status, rc;
+
+    if (!REPORT_FMT_FITS(path, "%s/%s", report_scripts_dir(), script)) {
+        snprintf(err, errlen, "path too long: %s", script);
+        return -1;
+    }
+    strbuf_appendf(&all, "dir='%s'; %s", report_scripts_dir(), vars);
+    argv[0] = gp;
+    argv[1] = e;
+    argv[2] = all.data;
+    argv[3] = path;
+    argv[4] = NULL;
+    rc = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ);
+    strbuf_free(&all);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot run gnuplot: %s (apt-get install gnuplot-nox)",
+                 strerror(rc));
+        return -1;
+    }
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(err, errlen, "gnuplot failed on %s", path);
+        return -1;
+    }
+    return 0;
+}
+
+void report_dat_num(FILE *f, const json_t *x)
+{
+    if (json_is_number(x))
+        fprintf(f, " %.6g", json_number_value(x));
+    else
+        fprintf(f, " ?");
+}
+
+static FILE *open_dat(const char *run_dir, const char *name)
+{
+    char path[PATH_MAX];
+    if (!REPORT_FMT_FITS(path, "%s/plots/%s", run_dir, name))
+        return NULL;
+    return fopen(path, "w");
+}
+
+/* One row per build: index, name, then the figures at paths. */
+static int write_per_build(const json_t *builds, const char *run_dir, const char *name,
+                           const char *header, const char *const *paths)
+{
+    FILE *f = open_dat(run_dir, name);
+    size_t i;
+    json_t *b;
+
+    if (f == NULL)
+        return -1;
+    fprintf(f, "# %s\n", header);
+    json_array_foreach(builds, i, b) {
+        fprintf(f, "%zu %s", i, json_string_value(json_object_get(b, "build")));
+        for (const char *const *p = paths; *p; p++)
+            report_dat_num(f, report_path(b, *p));
+        fprintf(f, "\n");
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* capacity_NN-name.dat: offered achieved p99 per sweep step. */
+static int write_capacity(const json_t *b, const char *run_dir)
+{
+    char name[300];
+    FILE *f;
+    size_t i;
+    json_t *s;
+
+    snprintf(name, sizeof name, "capacity_%.250s.dat",
+             json_string_value(json_object_get(b, "build")));
+    f = open_dat(run_dir, name);
+    if (f == NULL)
+        return -1;
+    fprintf(f, "# offered_rps achieved_rps p99_ms error_rate holds\n");
+    json_array_foreach(report_path(b, "capacity.steps"), i, s) {
+        report_dat_num(f, json_object_get(s, "offered"));
+        report_dat_num(f, json_object_get(s, "achieved"));
+        report_dat_num(f, json_object_get(s, "p99_ms"));
+        report_dat_num(f, json_object_get(s, "error_rate"));
+        fprintf(f, " %d\n", json_is_true(json_object_get(s, "holds")));
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int report_plots_write(const json_t *summary, const char *run_dir, char *err, size_t errlen)
+{
+    static const char *const lat[] = {"latency_ms.mean", "latency_ms.p50", "latency_ms.p90",
+                                      "latency_ms.p99", "latency_ms.max", NULL};
+    static const char *const timing[] = {"server_timing_ms.db", "server_timing_ms.cache",
+                                         "server_timing_ms.render", "server_timing_ms.encode",
+                                         NULL};
+    static const char *const bytes[] = {"bytes_per_response.rendered",
+                                        "bytes_per_response.sent", NULL};
+    static const char *const scripts[] = {"plot_progression.gp", "plot_spectra.gp",
+                                          "plot_capacity.gp", "plot_timing.gp", "plot_bytes.gp",
+                                          NULL};
+    const json_t *builds = json_object_get(summary, "builds");
+    char dir[PATH_MAX];
+    struct strbuf vars = {0}, names = {0}, spectra = {0};
+    size_t i;
+    json_t *b;
+    int rc = -1;
+
+    if (strchr(run_dir, '\'')) {
+        snprintf(err, errlen, "cannot plot into %s: a quote in the path", run_dir);
+        return -1;
+    }
+    snprintf(dir, sizeof dir, "%s/plots", run_dir);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (write_per_build(builds, run_dir, "progression.dat", "i build mean p50 p90 p99 max", lat) ||
+        write_per_build(builds, run_dir, "timing.dat", "i build db cache render encode",
+                        timing) ||
+        write_per_build(builds, run_dir, "bytes.dat", "i build rendered sent", bytes)) {
+        snprintf(err, errlen, "cannot write %s/*.dat: %s", dir, strerror(errno));
+        return -1;
+    }
+    strbuf_append(&names, "", 0);
+    strbuf_append(&spectra, "", 0);
+    json_array_foreach(builds, i, b) {
+        const char *name = json_string_value(json_object_get(b, "build"));
+        char hgrm[PATH_MAX];
+        if (write_capacity(b, run_dir) != 0) {
+            snprintf(err, errlen, "cannot write capacity data in %s: %s", dir, strerror(errno));
+            goto out;
+        }
+        strbuf_appendf(&names, "%s%s", names.len ? " " : "", name);
+        snprintf(hgrm, sizeof hgrm, "%s/builds/%s/load.latency.hgrm", run_dir, name);
+        if (access(hgrm, R_OK) == 0)
+            strbuf_appendf(&spectra, "%s%s", spectra.len ? " " : "", name);
+    }
+    strbuf_appendf(&vars, "rundir='%s'; builds='%s'; spectra='%s'", run_dir, names.data,
+                   spectra.data);
+    for (const char *const *s = scripts; *s; s++)
+        if (report_gnuplot(*s, vars.data, err, errlen) != 0)
+            goto out;
+    rc = 0;
+out:
+    strbuf_free(&vars);
+    strbuf_free(&names);
+    strbuf_free(&spectra);
+    return rc;
+}

@@ -1,0 +1,39 @@
+/* report_summary.h - turns the raw files of a reproduction's results folder (the run JSON
+ * of each measured load, /metrics and Postgres/Redis/CPU snapshots before and after it,
+ * sweeps, plans; docs/RESULTS.md lists them) into summary.json: one figure per metric per
+ * build. */
+#ifndef APIBENCH_REPORT_SUMMARY_H
+#define APIBENCH_REPORT_SUMMARY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Relative difference allowed between the two counts of queries per request (the server's
+ * counter and pg_stat_statements) before the report flags them as disagreeing. */
+#define REPORT_QPR_TOLERANCE 0.02
+
+/* Builds the summary of the results folder run_dir. Returns a new reference, or NULL with
+ * err filled when run_dir is not a reproduction's folder (no run.info). Missing or broken
+ * files of one build give nulls in that build's entry, not a failure. */
+json_t *report_summary_build(const char *run_dir, char *err, size_t errlen);
+
+/* True when the apibench-run result run held: it achieved >= 95% of the offered rate, its
+ * p99 is under slo_ms, fewer than 1% of requests failed, and it was not cut short. */
+bool report_step_holds(const json_t *run, double slo_ms);
+
+/* snprintf into the array buf; true when the whole text fitted (paths, mostly). */
+#define REPORT_FMT_FITS(buf, ...) (snprintf((buf), sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
+
+/* Reads a whole file into a new NUL-terminated buffer (the caller frees it), or returns
+ * NULL when it cannot be read. */
+char *report_slurp(const char *path);
+
+/* Looks up key in text made of `key=value` lines. Returns a pointer into a static buffer
+ * holding the value (valid until the next call), or NULL when absent. */
+const char *report_kv(const char *text, const char *key);
+
+/* Sorts the n values of v in place and returns the nearest-rank percentile p (0..100). */
+double report_percentile(double *v, size_t n, double p);
+
+#endif

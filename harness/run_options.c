@@ -1,0 +1,284 @@
+/* run_options.c - `apibench run` option parsing (see run_options.h). */
+#include "run_options.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char run_usage[] =
+    "usage: apibench run --target URL [--mix FILE | --path PATH]\n"
+    "                    [--rate R [--arrival constant|poisson] | --mode closed]\n"
+    "                    [--connections N] [--threads N] [--warmup S] [--duration S]\n"
+    "                    [--cooldown S] [--timeout-ms T] [--seed N] [--out DIR/NAME]\n"
+    "                    [--label L] [--slo SPEC] [--header 'Name: value'] [--no-gzip]\n"
+    "                    [--backlog N] [--quiet]\n"
+    "\n"
+    "Offers HTTP load to TARGET and writes DIR/NAME.json plus .hgrm percentile spectra.\n"
+    "Open loop (default): R requests per second, each timed from its intended send time.\n"
+    "Closed loop (--mode closed): each of N connections sends back to back.\n"
+    "  --mix FILE        workload mix (default harness/mixes/default.json)\n"
+    "  --path PATH       GET one fixed path instead of a mix (e.g. against nginx)\n"
+    "  --connections N   connection pool size (default 64 open loop, 16 closed loop)\n"
+    "  --threads N       generator threads, each with its share of rate and connections (1)\n"
+    "  --warmup S        discarded warm-up (5s); --duration S measured (30s);\n"
+    "  --cooldown S      discarded cool-down (0); units ms, s, m, h\n"
+    "  --timeout-ms T    per-request timeout, counted as errors.timeout (30000)\n"
+    "  --seed N          PRNG seed for the mix and Poisson arrivals (1)\n"
+    "  --slo SPEC        e.g. p99<100ms,errors<0.1%,rate>95%: exit 1 when breached\n"
+    "  --backlog N       bound on due-but-unsent requests per thread (100000);\n"
+    "                    beyond it requests count as errors.backlog\n"
+    "  --quiet           no progress lines\n"
+    "Exit: 0 ok, 1 failure or SLO breach, 2 bad usage, 130 interrupted (partial results).\n";
+
+int run_parse_duration(const char *text, int64_t *ns)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || errno != 0 || !isfinite(v) || v < 0)
+        return -1;
+    double scale;
+    if (*end == '\0' || strcmp(end, "s") == 0)
+        scale = 1e9;
+    else if (strcmp(end, "ms") == 0)
+        scale = 1e6;
+    else if (strcmp(end, "m") == 0)
+        scale = 60e9;
+    else if (strcmp(end, "h") == 0)
+        scale = 3600e9;
+    else
+        return -1;
+    double total = v * scale;
+    if (total > 86400e9)
+        return -1;
+    *ns = (int64_t)total;
+    return 0;
+}
+
+static int parse_long(const char *text, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || errno != 0 || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int run_options_parse(int argc, char **argv, struct run_options *o, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    o->arrival = SCHEDULE_CONSTANT;
+    o->warmup_ns = 5000000000LL;
+    o->duration_ns = 30000000000LL;
+    o->timeout_ms = 30000;
+    o->threads = 1;
+    o->seed = 1;
+    o->gzip = true;
+    o->backlog = 100000;
+    const char *target = NULL, *mode = NULL;
+    bool connections_set = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        char name[64];
+        const char *value = NULL;
+        const char *eq = strchr(arg, '=');
+        if (strncmp(arg, "--", 2) != 0) {
+            snprintf(err, errlen, "unexpected argument '%s' (see apibench run --help)", arg);
+            return -1;
+        }
+        size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+        if (nlen >= sizeof name) {
+            snprintf(err, errlen, "unknown option '%s' (see apibench run --help)", arg);
+            return -1;
+        }
+        memcpy(name, arg, nlen);
+        name[nlen] = '\0';
+        /* flags take no value */
+        if (strcmp(name, "--help") == 0 || strcmp(name, "--quiet") == 0 ||
+            strcmp(name, "--no-gzip") == 0) {
+            if (eq) {
+                snprintf(err, errlen, "option %s takes no value", name);
+                return -1;
+            }
+            if (name[2] == 'h')
+                o->help = true;
+            else if (name[2] == 'q')
+                o->quiet = true;
+            else
+                o->gzip = false;
+            continue;
+        }
+        static const char *const valued[] = {
+            "--target",     "--mix",         "--path",    "--mode",    "--rate",
+            "--arrival",    "--warmup",      "--duration", "--cooldown", "--timeout-ms",
+            "--connections", "--threads",    "--backlog", "--seed",    "--out",
+            "--label",      "--slo",         "--header"};
+        bool known = false;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
+            known = known || strcmp(name, valued[k]) == 0;
+        if (!known) {
+            snprintf(err, errlen, "unknown option '%s' (see apibench run --help)", name);
+            return -1;
+        }
+        if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            snprintf(err, errlen, "option %s needs a value", name);
+            return -1;
+        }
+        long l;
+        if (strcmp(name, "--target") == 0) {
+            target = value;
+        } else if (strcmp(name, "--mix") == 0) {
+            o->mix_path = value;
+        } else if (strcmp(name, "--path") == 0) {
+            o->path = value;
+        } else if (strcmp(name, "--mode") == 0) {
+            mode = value;
+        } else if (strcmp(name, "--rate") == 0) {
+            char *end;
+            o->rate = strtod(value, &end);
+            if (end == value || *end != '\0' || !isfinite(o->rate) || !(o->rate > 0) ||
+                o->rate > 10000000) {
+                snprintf(err, errlen, "bad --rate '%s': must be a number of requests per second > 0",
+                         value);
+                return -1;
+            }
+            o->rate_set = true;
+        } else if (strcmp(name, "--arrival") == 0) {
+            if (schedule_parse_arrival(value, &o->arrival) < 0) {
+                snprintf(err, errlen, "bad --arrival '%s': use constant or poisson", value);
+                return -1;
+            }
+        } else if (strcmp(name, "--warmup") == 0 || strcmp(name, "--duration") == 0 ||
+                   strcmp(name, "--cooldown") == 0) {
+            int64_t ns;
+            if (run_parse_duration(value, &ns) < 0) {
+                snprintf(err, errlen, "bad %s '%s': a duration from 0 to 24h, e.g. 30, 30s, 500ms, 2m",
+                         name, value);
+                return -1;
+            }
+            if (name[2] == 'w')
+                o->warmup_ns = ns;
+            else if (name[2] == 'd')
+                o->duration_ns = ns;
+            else
+                o->cooldown_ns = ns;
+        } else if (strcmp(name, "--timeout-ms") == 0) {
+            if (parse_long(value, 1, 3600000, &l) < 0) {
+                snprintf(err, errlen, "bad --timeout-ms '%s': must be from 1 to 3600000", value);
+                return -1;
+            }
+            o->timeout_ms = l;
+        } else if (strcmp(name, "--connections") == 0) {
+            if (parse_long(value, 1, 10000, &l) < 0) {
+                snprintf(err, errlen, "bad --connections '%s': must be from 1 to 10000", value);
+                return -1;
+            }
+            o->connections = (int)l;
+            connections_set = true;
+        } else if (strcmp(name, "--threads") == 0) {
+            if (parse_long(value, 1, 256, &l) < 0) {
+                snprintf(err, errlen, "bad --threads '%s': must be from 1 to 256", value);
+                return -1;
+            }
+            o->threads = (int)l;
+        } else if (strcmp(name, "--backlog") == 0) {
+            if (parse_long(value, 1, 10000000, &l) < 0) {
+                snprintf(err, errlen, "bad --backlog '%s': must be from 1 to 10000000", value);
+                return -1;
+            }
+            o->backlog = (int)l;
+        } else if (strcmp(name, "--seed") == 0) {
+            char *end;
+            errno = 0;
+            unsigned long long s = strtoull(value, &end, 10);
+            if (end == value || *end != '\0' || errno != 0 || value[0] == '-') {
+                snprintf(err, errlen, "bad --seed '%s': must be a non-negative integer", value);
+                return -1;
+            }
+            o->seed = s;
+        } else if (strcmp(name, "--out") == 0) {
+            if (value[0] == '\0' || value[strlen(value) - 1] == '/') {
+                snprintf(err, errlen, "bad --out '%s': must be DIR/NAME", value);
+                return -1;
+            }
+            o->out = value;
+        } else if (strcmp(name, "--label") == 0) {
+            o->label = value;
+        } else if (strcmp(name, "--slo") == 0) {
+            if (slo_parse(value, &o->slo, err, errlen) < 0)
+                return -1;
+            o->slo_spec = value;
+        } else if (strcmp(name, "--header") == 0) {
+            if (!strchr(value, ':') || value[0] == ':' || strpbrk(value, "\r\n")) {
+                snprintf(err, errlen, "bad --header '%s': must be 'Name: value'", value);
+                return -1;
+            }
+            if (o->nheaders == RUN_MAX_HEADERS) {
+                snprintf(err, errlen, "too many --header options (at most %d)", RUN_MAX_HEADERS);
+                return -1;
+            }
+            o->headers[o->nheaders++] = value;
+        } else {
+            snprintf(err, errlen, "unknown option '%s' (see apibench run --help)", name);
+            return -1;
+        }
+    }
+    if (o->help)
+        return 0;
+    if (!target) {
+        snprintf(err, errlen, "missing --target URL (e.g. --target http://127.0.0.1:18101)");
+        return -1;
+    }
+    size_t tlen = strlen(target);
+    while (tlen > 0 && target[tlen - 1] == '/')
+        tlen--;
+    if ((strncmp(target, "http://", 7) != 0 && strncmp(target, "https://", 8) != 0) ||
+        tlen >= sizeof o->target || tlen <= 8) {
+        snprintf(err, errlen, "bad --target '%s': must be an http:// or https:// URL", target);
+        return -1;
+    }
+    memcpy(o->target, target, tlen);
+    o->target[tlen] = '\0';
+    if (mode && strcmp(mode, "closed") == 0)
+        o->closed = true;
+    else if (mode && strcmp(mode, "open") != 0) {
+        snprintf(err, errlen, "bad --mode '%s': use open or closed", mode);
+        return -1;
+    }
+    if (o->closed && o->rate_set) {
+        snprintf(err, errlen, "--rate makes no sense with --mode closed (it sends back to back)");
+        return -1;
+    }
+    if (!o->closed && !o->rate_set) {
+        snprintf(err, errlen, "missing --rate (requests per second), or use --mode closed");
+        return -1;
+    }
+    if (o->mix_path && o->path) {
+        snprintf(err, errlen, "use --mix or --path, not both");
+        return -1;
+    }
+    if (o->path && o->path[0] != '/') {
+        snprintf(err, errlen, "bad --path '%s': must start with '/'", o->path);
+        return -1;
+    }
+    if (o->duration_ns <= 0) {
+        snprintf(err, errlen, "bad --duration: the measured phase must last more than 0 s");
+        return -1;
+    }
+    if (!connections_set)
+        o->connections = o->closed ? 16 : 64;
+    if (o->connections < o->threads) {
+        snprintf(err, errlen, "--connections (%d) must be at least --threads (%d)", o->connections,
+                 o->threads);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,54 @@
+/* run_options.h - the options of `apibench run`, parsed and checked before anything runs,
+ * so that bad input fails with one line and writes nothing. */
+#ifndef APIBENCH_RUN_OPTIONS_H
+#define APIBENCH_RUN_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schedule.h"
+#include "slo.h"
+
+#define RUN_MAX_HEADERS 16
+#define RUN_TARGET_MAX 256
+
+struct run_options {
+    char target[RUN_TARGET_MAX]; /* without a trailing '/' */
+    const char *mix_path;        /* NULL: --path, or the default mix */
+    const char *path;            /* --path: one fixed GET path instead of a mix */
+    bool closed;
+    enum schedule_arrival arrival;
+    double rate;
+    bool rate_set;
+    int64_t warmup_ns, duration_ns, cooldown_ns;
+    long timeout_ms;
+    int connections;
+    int threads;
+    uint64_t seed;
+    const char *out;   /* DIR/NAME; NULL: results/<label or run>-<UTC time> */
+    const char *label;
+    const char *slo_spec;
+    struct slo slo;
+    bool quiet;
+    bool gzip;
+    int backlog;
+    const char *headers[RUN_MAX_HEADERS];
+    int nheaders;
+    bool help;
+};
+
+/* Parses argv (argv[0] is the subcommand name) into o. Returns 0, or -1 with a one-line
+ * reason in err: unknown option, missing value, rate <= 0, durations or timeouts out of
+ * range, --rate with --mode closed, both --mix and --path, and so on. Pointers in o
+ * borrow from argv. */
+int run_options_parse(int argc, char **argv, struct run_options *o, char *err, size_t errlen);
+
+/* Parses a duration: a number with an optional unit ms, s (default), m or h. Returns 0
+ * with *ns set, or -1 (not a number, negative, unknown unit, above 24 h). */
+int run_parse_duration(const char *text, int64_t *ns);
+
+/* The usage text of `apibench run`. */
+extern const char run_usage[];
+
+#endif

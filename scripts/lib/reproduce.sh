@@ -1,0 +1,597 @@
+# scripts/lib/reproduce.sh - the steps of scripts/reproduce: start and stop builds,
+# snapshot counters (server /metrics, pg_stat_statements, pg_stat_database, Redis INFO,
+# /proc CPU ticks), calibrate the common rate, measure, sweep, capture plans.
+# Source it after scripts/lib.sh; it defines functions and runs nothing. The functions use
+# the globals that scripts/reproduce sets (RUN, BIN, opt_*), listed in rp_defaults.
+
+# ---------------------------------------------------------------- settings
+
+# rp_defaults - the globals and their defaults; scripts/reproduce overrides from options.
+rp_defaults() {
+    BIN=${APIBENCH_BUILD_DIR:-$APIBENCH_ROOT/build}   # where the binaries are built
+    RUN=                                  # the results folder of this run
+    ALL_BUILDS=(01-baseline 02-indexes 03-cache 04-pool 05-gzip 06-async)
+    opt_quick=0 opt_scale=10 opt_seed=1 opt_rate= opt_target= opt_builds= opt_instances=1
+    opt_pgbouncer=0 opt_out=
+    MIX=$APIBENCH_ROOT/harness/mixes/default.json
+    SLO_P99_MS=500          # the capacity sweep's latency SLO
+    CAL_P99_MS=10000        # calibration: "the baseline holds" bound
+    HEALTH_TIMEOUT_S=30
+    PGB_PORT=56432
+    # pids this run started (stopped on exit and on Ctrl-C)
+    STARTED_PIDS=()
+    STARTED_SERVICES=0
+    PARTIAL=0
+}
+
+# rp_phases - phase lengths for the chosen mode (seconds).
+rp_phases() {
+    if [ "$opt_quick" -eq 1 ]; then
+        WARMUP_S=2 PHASE_S=5 CAL_STEP_S=4 SWEEP_STEP_S=3 SWEEP_MAX_STEPS=3 SWEEP_FACTOR=4
+        CAL_START=1 CAL_FACTOR=2 CAL_MAX_STEPS=5 TIMING_SAMPLES=10
+    else
+        WARMUP_S=10 PHASE_S=30 CAL_STEP_S=15 SWEEP_STEP_S=8 SWEEP_MAX_STEPS=7 SWEEP_FACTOR=3
+        CAL_START=0.25 CAL_FACTOR=2 CAL_MAX_STEPS=6 TIMING_SAMPLES=20
+    fi
+}
+
+# ---------------------------------------------------------------- small helpers
+
+# rp_log MSG - a line on stdout and in RUN/steps.log.
+rp_log() {
+    printf '%s\n' "$*"
+    [ -n "$RUN" ] && [ -d "$RUN" ] && printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >>"$RUN/steps.log"
+    return 0
+}
+
+# rp_step NAME CMD... - runs CMD as one timed step. The step's status and seconds go to
+# steps.log. Returns CMD's status.
+rp_step() {
+    local name=$1 t0 t1 rc
+    shift
+    printf '\n==== %s\n' "$name"
+    t0=$(date +%s.%N)
+    set +e
+    "$@"
+    rc=$?
+    set -e
+    t1=$(date +%s.%N)
+    local secs
+    secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+    if [ "$rc" -eq 0 ]; then
+        rp_log "step $name: ok (${secs} s)"
+    else
+        rp_log "step $name: FAILED with status $rc (${secs} s)"
+    fi
+    return "$rc"
+}
+
+# rp_psql URL SQL... - runs SQL, unaligned and quiet; stops at the first error.
+rp_psql() {
+    local url=$1
+    shift
+    "$(ab_psql)" -X -q -A -t -v ON_ERROR_STOP=1 "$url" "$@"
+}
+
+# rp_info KEY VALUE - sets KEY in RUN/run.info (key=value lines; replaced when present).
+rp_info() {
+    local key=$1 value=${2//$'\n'/ }
+    local f=$RUN/run.info
+    touch "$f"
+    if grep -q "^$key=" "$f"; then
+        awk -v k="$key" -v v="$value" 'BEGIN { FS = OFS = "=" }
+            $1 == k { print k "=" v; next } { print }' "$f" >"$f.tmp" && mv "$f.tmp" "$f"
+    else
+        printf '%s=%s\n' "$key" "$value" >>"$f"
+    fi
+}
+
+# rp_build_port NAME [INSTANCE] - BASE+NN for instance 0 (18101..18106 by default), plus
+# 10*i for the others. APIBENCH_PORT_BASE moves the range (the integration test uses 18900).
+rp_build_port() {
+    local nn=${1:0:2} i=${2:-0}
+    echo $((${APIBENCH_PORT_BASE:-18100} + 10#$nn + 10 * i))
+}
+
+# rp_json FILE EXPR - prints a field of a JSON file (python3 is a project dependency).
+# EXPR is a Python expression on `d`, e.g. 'd["latency"]["p99_ms"]'.
+rp_json() {
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print("" if v is None else v)' "$1" "$2" 2>/dev/null
+}
+
+# rp_holds FILE BOUND_MS - true when the run in FILE held: achieved >= 95% of offered, p99
+# under BOUND_MS, under 1% errors, not partial (the same test as `apibench report`).
+rp_holds() {
+    python3 - "$1" "$2" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+ok = (d.get("intended_rate", 0) > 0 and d.get("completed", 0) > 0
+      and d.get("achieved_rate", 0) >= 0.95 * d["intended_rate"]
+      and (d.get("latency") or {}).get("p99_ms", 1e18) < float(sys.argv[2])
+      and d.get("error_rate", 1) < 0.01 and not d.get("partial", False))
+sys.exit(0 if ok else 1)
+EOF
+}
+
+# ---------------------------------------------------------------- CPU ticks from /proc
+
+# rp_proc_ticks PID [WITH_CHILDREN] - utime+stime of PID (every thread), plus the reaped
+# children's cutime+cstime when WITH_CHILDREN=1. 0 when PID is gone.
+rp_proc_ticks() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+    # fields after the ")" that closes comm: state is field 3, utime 14, stime 15, cutime 16, cstime 17
+    awk -v kids="${2:-0}" '{ sub(/^.*\) /, ""); t = $12 + $13; if (kids == 1) t += $14 + $15; print t }' <<<"$stat"
+}
+
+# rp_postgres_ticks - CPU ticks of the private postgres: every live process of it plus the
+# exited backends (the postmaster's cutime+cstime). Empty when postgres is not ours.
+rp_postgres_ticks() {
+    local pidfile pm total=0 p ppid
+    pidfile=$(ab_state_dir)/postgres/data/postmaster.pid
+    pm=$(ab_read_pid "$pidfile")
+    [ -n "$pm" ] && [ -d "/proc/$pm" ] || return 0
+    total=$(rp_proc_ticks "$pm" 1)
+    for p in /proc/[0-9]*; do
+        ppid=$(awk '{ sub(/^.*\) /, ""); print $2 }' "$p/stat" 2>/dev/null) || continue
+        [ "$ppid" = "$pm" ] && total=$((total + $(rp_proc_ticks "${p#/proc/}")))
+    done
+    echo "$total"
+}
+
+# rp_snapshot SNAP PROM - writes PROM (every instance's /metrics, concatenated) and the
+# key=value file SNAP (docs/RESULTS.md lists the keys).
+rp_snapshot() {
+    local out=$1 prom=$2 url p ticks=0 wticks=
+    : >"$prom"
+    for url in "${TARGETS[@]}"; do
+        curl -fsS --max-time 10 "$url/metrics" >>"$prom" 2>/dev/null || true
+    done
+    for p in "${SERVER_PIDS[@]}"; do
+        ticks=$((ticks + $(rp_proc_ticks "$p")))
+    done
+    [ -n "${WORKER_PID:-}" ] && wticks=$(rp_proc_ticks "$WORKER_PID")
+    {
+        echo "wall_ns=$(date +%s%N)"
+        echo "clk_tck=$(getconf CLK_TCK)"
+        echo "cores=$(nproc)"
+        [ ${#SERVER_PIDS[@]} -gt 0 ] && echo "server_ticks=$ticks"
+        [ -n "$wticks" ] && echo "worker_ticks=$wticks"
+        echo "pg_ticks=$(rp_postgres_ticks)"
+        awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; total = busy + $5 + $6;
+                       print "machine_busy_ticks=" busy; print "machine_total_ticks=" total }' /proc/stat
+        # statements of the servers' role, without the snapshot's own queries
+        rp_psql "$DATABASE_URL" -c "SELECT 'pgss_calls=' || coalesce(sum(s.calls), 0)
+            FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+            WHERE r.rolname = '$APP_ROLE' AND s.query NOT ILIKE '%pg_stat%'
+              AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())" 2>/dev/null || true
+        rp_psql "$DATABASE_URL" -c "SELECT 'pg_xact_commit=' || xact_commit, 'pg_xact_rollback=' || xact_rollback,
+                   'pg_blks_read=' || blks_read, 'pg_blks_hit=' || blks_hit,
+                   'pg_tup_returned=' || tup_returned, 'pg_tup_fetched=' || tup_fetched
+            FROM pg_stat_database WHERE datname = current_database()" -F $'\n' 2>/dev/null || true
+        redis-cli -u "$REDIS_URL" INFO stats 2>/dev/null | tr -d '\r' |
+            awk -F: '/^(keyspace_hits|keyspace_misses|total_commands_processed):/ { print "redis_" $1 "=" $2 }'
+    } >"$out"
+}
+
+# ---------------------------------------------------------------- builds
+
+# rp_app_role - the role the servers connect as (user part of APP_DATABASE_URL).
+rp_app_role() {
+    local u=${APP_DATABASE_URL#*://}
+    u=${u%%@*}
+    echo "${u%%:*}"
+}
+
+# rp_apply_sql NAME - the index state (and extra schema) build NAME needs. Sets
+# INDEXES_CHANGED=1 when it created or dropped an index.
+rp_apply_sql() {
+    local name=$1 before after
+    before=$(rp_index_state)
+    case "$name" in
+        01-*)
+            rp_psql "$DATABASE_URL" -c "DROP INDEX IF EXISTS devices_status_id_idx;
+                DROP INDEX IF EXISTS readings_device_id_timestamp_idx;
+                DROP INDEX IF EXISTS readings_timestamp_idx" ;;
+        *)
+            rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/sql/indexes_article.sql" &&
+                rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/sql/index_headline.sql" ;;
+    esac || return 1
+    case "$name" in
+        06-*) [ -f "$APIBENCH_ROOT/sql/async.sql" ] && { rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/sql/async.sql" || return 1; } ;;
+    esac
+    after=$(rp_index_state)
+    if [ "$before" != "$after" ]; then
+        rp_log "indexes now: ${after:-none}; VACUUM ANALYZE"
+        rp_psql "$DATABASE_URL" -c "VACUUM ANALYZE devices" -c "VACUUM ANALYZE readings" || return 1
+    fi
+}
+
+# rp_index_state - the three build indexes that exist now, space-separated.
+rp_index_state() {
+    rp_psql "$DATABASE_URL" -c "SELECT string_agg(indexname, ' ' ORDER BY indexname) FROM pg_indexes
+        WHERE indexname IN ('devices_status_id_idx', 'readings_device_id_timestamp_idx', 'readings_timestamp_idx')"
+}
+
+# rp_start_build NAME DIR [EXE] - starts opt_instances instances of build NAME (the binary
+# of build EXE, default NAME; logs in DIR) on NAME's ports, fills SERVER_PIDS and TARGETS,
+# waits for /healthz. Returns 1 with DIR/status written ("failed: reason") when one does
+# not come up.
+rp_start_build() {
+    local name=$1 dir=$2 exe i port url t
+    SERVER_PIDS=() TARGETS=()
+    exe=$BIN/apibench-${3:-$name}
+    [ -x "$exe" ] || { echo "failed: $exe was not built" >"$dir/status"; return 1; }
+    for ((i = 0; i < opt_instances; i++)); do
+        port=$(rp_build_port "$name" "$i")
+        if ab_tcp_open 127.0.0.1 "$port"; then
+            echo "failed: port $port is already in use (another server left running?)" >"$dir/status"
+            return 1
+        fi
+        # shellcheck disable=SC2086
+        APP_DATABASE_URL=$SERVER_DB_URL "$exe" --port "$port" --database-url "$SERVER_DB_URL" \
+            --redis-url "$REDIS_URL" $SERVER_EXTRA_FLAGS >"$dir/server.$i.log" 2>&1 &
+        SERVER_PIDS+=("$!")
+        STARTED_PIDS+=("$!")
+        TARGETS+=("http://127.0.0.1:$port")
+    done
+    for ((i = 0; i < opt_instances; i++)); do
+        url=${TARGETS[$i]}
+        for ((t = 0; t < HEALTH_TIMEOUT_S * 10; t++)); do
+            curl -fsS --max-time 2 "$url/healthz" >/dev/null 2>&1 && break
+            if ! ab_pid_alive "${SERVER_PIDS[$i]}"; then
+                wait "${SERVER_PIDS[$i]}" 2>/dev/null
+                echo "failed: exited (status $?) before /healthz answered: $(tail -n 1 "$dir/server.$i.log")" >"$dir/status"
+                return 1
+            fi
+            sleep 0.1
+        done
+        if [ "$t" -ge $((HEALTH_TIMEOUT_S * 10)) ]; then
+            echo "failed: /healthz did not answer within ${HEALTH_TIMEOUT_S} s" >"$dir/status"
+            return 1
+        fi
+    done
+}
+
+# rp_pgbouncer_start DIR - a private PgBouncer on 127.0.0.1:PGB_PORT in front of the
+# database of APP_DATABASE_URL, session pooling (the servers' prepared statements do not
+# survive transaction pooling in PgBouncer 1.18), pool of 20 server connections as 04-pool.
+# Sets PGB_URL and PGB_PID.
+rp_pgbouncer_start() {
+    local dir=$1 conf=$1/pgbouncer host port db user u rest
+    command -v pgbouncer >/dev/null || { echo "failed: pgbouncer is not installed (apt-get install pgbouncer)" >"$dir/status"; return 1; }
+    u=${APP_DATABASE_URL#*://}
+    user=${u%%@*}; user=${user%%:*}
+    rest=${u#*@}; host=${rest%%/*}; db=${rest#*/}; db=${db%%\?*}
+    port=${host##*:}; host=${host%%:*}
+    [ "$port" = "$host" ] && port=5432
+    mkdir -p "$conf"
+    {
+        echo "[databases]"
+        echo "$db = host=$host port=$port dbname=$db"
+        echo "[pgbouncer]"
+        echo "listen_addr = 127.0.0.1"
+        echo "listen_port = $PGB_PORT"
+        echo "unix_socket_dir ="
+        echo "auth_type = trust"
+        echo "auth_file = $conf/users.txt"
+        echo "pool_mode = session"
+        echo "default_pool_size = 20"
+        echo "min_pool_size = 5"
+        echo "server_idle_timeout = 30"
+        echo "max_client_conn = 500"
+        echo "ignore_startup_parameters = extra_float_digits,options"
+        echo "logfile = $conf/pgbouncer.log"
+        echo "pidfile = $conf/pgbouncer.pid"
+    } >"$conf/pgbouncer.ini"
+    printf '"%s" ""\n' "$user" >"$conf/users.txt"
+    if ab_tcp_open 127.0.0.1 "$PGB_PORT"; then
+        echo "failed: port $PGB_PORT is in use (another pgbouncer?)" >"$dir/status"
+        return 1
+    fi
+    if ab_is_root; then
+        # pgbouncer refuses to run as root
+        chown -R postgres "$conf" 2>/dev/null || true
+        runuser -u postgres -- pgbouncer "$conf/pgbouncer.ini" >/dev/null 2>&1 &
+    else
+        pgbouncer "$conf/pgbouncer.ini" >/dev/null 2>&1 &
+    fi
+    PGB_PID=$!
+    ab_wait_tcp 127.0.0.1 "$PGB_PORT" 10 || { echo "failed: pgbouncer did not start: $(tail -n 1 "$conf/pgbouncer.log" 2>/dev/null)" >"$dir/status"; return 1; }
+    PGB_URL="postgresql://$user@127.0.0.1:$PGB_PORT/$db"
+    rp_log "pgbouncer: session pooling, 20 server connections, at $PGB_URL"
+}
+
+rp_pgbouncer_stop() {
+    [ -n "${PGB_PID:-}" ] || return 0
+    rp_stop_pid "$PGB_PID"
+    PGB_PID=
+}
+
+# rp_clear_cache URL - deletes the Redis cache entries of the servers that use database URL
+# (03-cache's keys are "apibench:cache:<FNV-1a of the URL>:<ns>"), so that each build
+# starts cold instead of inheriting the previous build's entries. Other databases' entries
+# (other tests sharing this Redis) are left alone.
+rp_clear_cache() {
+    local scope
+    scope=$(python3 -c 'import sys
+h = 2166136261
+for b in sys.argv[1].encode():
+    h = ((h ^ b) * 16777619) & 0xffffffff
+print("%08x" % h)' "$1")
+    redis-cli -u "$REDIS_URL" --scan --pattern "apibench:cache:$scope:*" 2>/dev/null |
+        xargs -r -n 100 redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
+}
+
+# rp_servers_alive - true when every instance of the current build is still running.
+rp_servers_alive() {
+    local p
+    [ -n "$opt_target" ] && return 0
+    for p in "${SERVER_PIDS[@]}"; do
+        ab_pid_alive "$p" || return 1
+    done
+}
+
+# rp_stop_pid PID - SIGTERM, then SIGKILL after 10 s.
+rp_stop_pid() {
+    local pid=$1
+    ab_pid_alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
+    kill -TERM "$pid" 2>/dev/null || true
+    ab_wait_pid_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+rp_stop_build() {
+    local p
+    for p in "${SERVER_PIDS[@]}"; do
+        rp_stop_pid "$p"
+    done
+    SERVER_PIDS=()
+    if [ -n "${WORKER_PID:-}" ]; then
+        rp_stop_pid "$WORKER_PID"
+        WORKER_PID=
+    fi
+}
+
+# rp_start_worker DIR - starts apibench-worker for 06-async.
+rp_start_worker() {
+    local dir=$1
+    [ -x "$BIN/apibench-worker" ] || { echo "failed: $BIN/apibench-worker was not built" >"$dir/status"; return 1; }
+    "$BIN/apibench-worker" --database-url "${WORKER_DATABASE_URL:-$DATABASE_URL}" \
+        --redis-url "$REDIS_URL" --smtp-url "$SMTP_URL" >"$dir/worker.log" 2>&1 &
+    WORKER_PID=$!
+    STARTED_PIDS+=("$WORKER_PID")
+    sleep 0.5
+    if ! ab_pid_alive "$WORKER_PID"; then
+        echo "failed: apibench-worker exited at start: $(tail -n 1 "$dir/worker.log")" >"$dir/status"
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------- load
+
+# rp_make_mix FROM TO - the run's mix: FROM with the device range of this scale (the
+# seeder makes 1000 devices per scale unit), the keys of this seed, and 5% report requests
+# taken from the headline route (so that 06-async's change is on the measured path).
+rp_make_mix() {
+    python3 - "$1" "$2" "$opt_scale" "$opt_seed" <<'EOF'
+import json, sys
+src, dst, scale, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+m = json.load(open(src))
+m["name"] = "reproduce"
+m["description"] = ("scripts/reproduce's mix, from %s: devices 1..%d (scale %d), keys of seed %d, "
+                    "5%% report requests (weight moved from the headline route)" % (src.split("/")[-1], 1000 * scale, scale, seed))
+m["dataset_seed"] = seed
+m.setdefault("devices", {"zipf_skew": 1.0})
+m["devices"]["min"], m["devices"]["max"] = 1, 1000 * scale
+routes = m["routes"]
+if not any(r["route"] == "report" for r in routes):
+    for r in routes:
+        if r["route"] == "latest":
+            r["weight"] -= 5
+    routes.append({"route": "report", "weight": 5, "kind": "device", "hours": 24, "email": "ops@example.com"})
+json.dump(m, open(dst, "w"), indent=2)
+EOF
+}
+
+# rp_load OUT RATE DURATION_S - one measured open-loop phase against TARGETS with no
+# warm-up of its own, results in OUT.json + OUT.*.hgrm. Extra flags in LOAD_EXTRA. With
+# several instances (apibench run takes one target), one generator per instance at
+# RATE/K each, merged by rp_merge_runs.
+rp_load() {
+    local out=$1 rate=$2 dur=$3 k=${#TARGETS[@]} i pids=() rc=0
+    if [ "$k" -eq 1 ]; then
+        # shellcheck disable=SC2086
+        "$BIN/apibench" run --target "${TARGETS[0]}" --rate "$rate" --duration "$dur" --warmup 0 \
+            --mix "$MIX" --seed "$opt_seed" --quiet --out "$out" $LOAD_EXTRA
+        return
+    fi
+    for ((i = 0; i < k; i++)); do
+        # shellcheck disable=SC2086
+        "$BIN/apibench" run --target "${TARGETS[$i]}" \
+            --rate "$(awk -v r="$rate" -v k="$k" 'BEGIN { print r / k }')" --duration "$dur" \
+            --warmup 0 --mix "$MIX" --seed "$((opt_seed + i))" --quiet --out "$out.i$i" $LOAD_EXTRA &
+        pids+=("$!")
+    done
+    for i in "${pids[@]}"; do
+        wait "$i" || rc=1
+    done
+    rp_merge_runs "$out" "$k"
+    return "$rc"
+}
+
+# rp_merge_runs OUT K - OUT.json from OUT.i0.json .. OUT.i{K-1}.json: counts, rates, bytes
+# and errors add up; the mean is weighted by count; percentiles and max are the highest of
+# the instances (an upper bound: the JSON summaries cannot be merged exactly), marked
+# "merged_upper_bound". The spectra plot uses instance 0's .hgrm (copied to OUT.*).
+rp_merge_runs() {
+    python3 - "$1" "$2" <<'EOF'
+import json, sys, shutil, glob
+out, k = sys.argv[1], int(sys.argv[2])
+runs = []
+for i in range(k):
+    try:
+        runs.append(json.load(open("%s.i%d.json" % (out, i))))
+    except OSError:
+        pass
+if not runs:
+    sys.exit(1)
+m = json.loads(json.dumps(runs[0]))
+for key in ("intended_rate", "achieved_rate", "sent", "completed", "bytes_received"):
+    m[key] = sum(r.get(key, 0) or 0 for r in runs)
+for key in m.get("errors", {}):
+    m["errors"][key] = sum(r["errors"].get(key, 0) for r in runs)
+m["error_rate"] = m["errors"].get("total", 0) / max(m["sent"], 1)
+m["partial"] = any(r.get("partial") for r in runs)
+n = sum(r["latency"]["count"] for r in runs)
+m["latency"]["count"] = n
+m["latency"]["mean_ms"] = sum(r["latency"]["mean_ms"] * r["latency"]["count"] for r in runs) / max(n, 1)
+for key in m["latency"]:
+    if key.startswith("p") or key == "max_ms":
+        m["latency"][key] = max(r["latency"][key] for r in runs)
+m["merged_upper_bound"] = {"instances": k, "note": "percentiles and max: highest of the instances"}
+json.dump(m, open(out + ".json", "w"), indent=2)
+for f in glob.glob(out + ".i0.*.hgrm"):
+    shutil.copy(f, out + f[len(out) + 3:])
+EOF
+}
+
+# rp_calibrate DIR - offers the baseline rising rates (CAL_START, x CAL_FACTOR) and sets
+# COMMON_RATE to the highest that held (p99 < CAL_P99_MS). Results in DIR/sweep/.
+rp_calibrate() {
+    local dir=$1/sweep rate=$CAL_START i out held=
+    mkdir -p "$dir"
+    for ((i = 0; i < CAL_MAX_STEPS; i++)); do
+        out=$dir/rate-$(printf '%010.3f' "$rate")
+        rp_load "$out" "$rate" "$CAL_STEP_S" >/dev/null 2>&1 || true
+        rp_servers_alive || { rp_log "calibration: the baseline died"; return 1; }
+        if [ -f "$out.json" ] && rp_holds "$out.json" "$CAL_P99_MS"; then
+            held=$rate
+            rp_log "calibration: $rate req/s holds (p99 $(rp_json "$out.json" 'd["latency"]["p99_ms"]') ms)"
+        else
+            rp_log "calibration: $rate req/s does not hold"
+            break
+        fi
+        rate=$(awk -v r="$rate" -v f="$CAL_FACTOR" 'BEGIN { print r * f }')
+    done
+    if [ -z "$held" ]; then
+        held=$(awk -v r="$CAL_START" 'BEGIN { print r / 2 }')
+        rp_log "calibration: not even $CAL_START req/s held; using $held req/s"
+    fi
+    COMMON_RATE=$held
+}
+
+# rp_sweep NAME DIR - rates from the common rate up (x SWEEP_FACTOR) until a step breaks
+# the SLO, at most SWEEP_MAX_STEPS steps. The measured phase counts as the first step.
+rp_sweep() {
+    local name=$1 dir=$2/sweep rate i out
+    mkdir -p "$dir"
+    cp "$2/load.json" "$dir/rate-$(printf '%010.3f' "$COMMON_RATE").json" 2>/dev/null || true
+    if [ -f "$2/load.json" ] && ! rp_holds "$2/load.json" "$SLO_P99_MS"; then
+        rp_log "$name: the common rate already breaks the SLO; no sweep"
+        return 0
+    fi
+    rate=$COMMON_RATE
+    for ((i = 0; i < SWEEP_MAX_STEPS; i++)); do
+        rate=$(awk -v r="$rate" -v f="$SWEEP_FACTOR" 'BEGIN { print r * f }')
+        out=$dir/rate-$(printf '%010.3f' "$rate")
+        rp_load "$out" "$rate" "$SWEEP_STEP_S" >/dev/null 2>&1 || true
+        rp_servers_alive || { echo "failed: died during the capacity sweep at $rate req/s" >"$2/status"; return 1; }
+        if [ -f "$out.json" ] && rp_holds "$out.json" "$SLO_P99_MS"; then
+            rp_log "$name: sweep $rate req/s holds"
+        else
+            rp_log "$name: sweep $rate req/s breaks the SLO (p99 < $SLO_P99_MS ms, errors < 1%, achieved >= 95%)"
+            break
+        fi
+    done
+}
+
+# rp_timing_sample DIR - the Server-Timing header of TIMING_SAMPLES sequential headline
+# requests (gzip accepted, as the mix's clients do) into DIR/timing.txt.
+# The snapshots around it (sample.before, sample.after) give queries per headline request.
+rp_timing_sample() {
+    local dir=$1 i
+    : >"$dir/timing.txt"
+    [ -n "${API_KEY:-}" ] || return 0
+    rp_snapshot "$dir/sample.before" "$dir/sample.before.prom"
+    for ((i = 0; i < TIMING_SAMPLES; i++)); do
+        curl -sS -o /dev/null -D - --max-time 30 -H "X-API-Key: $API_KEY" \
+            -H 'Accept-Encoding: gzip' "${TARGETS[0]}/api/readings/latest?limit=100" 2>/dev/null |
+            tr -d '\r' | awk 'tolower($1) == "server-timing:" { sub(/^[^:]*: */, ""); print }' >>"$dir/timing.txt"
+    done
+    rp_snapshot "$dir/sample.after" "$dir/sample.after.prom"
+}
+
+# rp_jobs_latency DIR SINCE_EPOCH - for 06-async: waits (bounded) for the queue to drain,
+# then writes the acceptance-to-mailed latency (ms) of the reports created since SINCE.
+rp_jobs_latency() {
+    local dir=$1 since=$2 i left
+    for ((i = 0; i < 60; i++)); do
+        left=$(rp_psql "$DATABASE_URL" -c "SELECT count(*) FROM reports
+            WHERE created_at >= to_timestamp($since) AND status IN ('queued', 'running')") || break
+        [ "$left" = 0 ] && break
+        sleep 0.5
+    done
+    rp_psql "$DATABASE_URL" -c "SELECT round(extract(epoch FROM mailed_at - created_at) * 1000, 3)
+        FROM reports WHERE created_at >= to_timestamp($since) AND mailed_at IS NOT NULL" >"$dir/jobs.txt" || true
+}
+
+# ---------------------------------------------------------------- plans
+
+# The article's two headline queries on this schema (docs: sql/queries when present).
+RP_NAIVE_SQL="SELECT * FROM devices d JOIN readings r ON d.id = r.device_id
+WHERE d.status = 'active' ORDER BY r.timestamp DESC LIMIT 100"
+RP_OPTIMISED_SQL="SELECT d.id, d.name, d.status, r.temperature, r.timestamp
+FROM devices d INNER JOIN readings r ON d.id = r.device_id
+WHERE d.status = 'active' AND r.timestamp > NOW() - INTERVAL '1 day'
+ORDER BY r.timestamp DESC LIMIT 100"
+
+# rp_explain FILE SQL LABEL - EXPLAIN (ANALYZE, BUFFERS) of SQL into FILE, with a header
+# naming the index state.
+rp_explain() {
+    local file=$1 sql=$2 label=$3
+    {
+        echo "-- $label"
+        echo "-- indexes: $(rp_index_state)"
+        echo "-- query:"
+        sed 's/^/--   /' <<<"$sql"
+        rp_psql "$DATABASE_URL" -c "EXPLAIN (ANALYZE, BUFFERS) $sql"
+    } >"$file" 2>&1
+}
+
+# rp_headline_sql NAME - the headline SQL of build NAME's query set.
+rp_headline_sql() {
+    case "$1" in
+        01-*) echo "$RP_NAIVE_SQL" ;;
+        *) echo "$RP_OPTIMISED_SQL" ;;
+    esac
+}
+
+# rp_extra_plans - the article's optimised query with only its two composite indexes, and
+# with readings(timestamp) added: the evidence for which index serves the query.
+rp_extra_plans() {
+    mkdir -p "$RUN/plans"
+    rp_psql "$DATABASE_URL" -c "DROP INDEX IF EXISTS readings_timestamp_idx" -f "$APIBENCH_ROOT/sql/indexes_article.sql" \
+        -c "ANALYZE devices" -c "ANALYZE readings" || return 1
+    rp_explain "$RUN/plans/headline-article-indexes.txt" "$RP_OPTIMISED_SQL" \
+        "the article's optimised query, with only the article's two composite indexes"
+    rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/sql/index_headline.sql" -c "ANALYZE readings" || return 1
+    rp_explain "$RUN/plans/headline-timestamp-index.txt" "$RP_OPTIMISED_SQL" \
+        "the article's optimised query, with the article's indexes plus readings_timestamp_idx"
+}
+
+# ---------------------------------------------------------------- environment
+
+# rp_environment - what the report states about the machine and the software.
+rp_environment() {
+    rp_info hostname "$(hostname)"
+    rp_info cpu_model "$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+    rp_info cores "$(nproc)"
+    rp_info memory_bytes "$(awk '/^MemTotal:/ { print $2 * 1024 }' /proc/meminfo)"
+    rp_info kernel "$(uname -sr)"
+    rp_info os "$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-}")"
+    rp_info postgres_version "$(rp_psql "$DATABASE_URL" -c 'SHOW server_version' 2>/dev/null)"
+    rp_info redis_version "$(redis-cli -u "$REDIS_URL" INFO server 2>/dev/null | tr -d '\r' | awk -F: '/^redis_version:/ { print $2 }')"
+    rp_info git_commit "$(git -C "$APIBENCH_ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$APIBENCH_ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
+    rp_info build_type "$(awk -F= '/^CMAKE_BUILD_TYPE:/ { print $2 }' "$BIN/CMakeCache.txt" 2>/dev/null)"
+}

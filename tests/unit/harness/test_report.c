@@ -1,0 +1,209 @@
+/* test_report.c - the reproduction's summary and report, from a hand-made results folder
+ * (data/run_fixture: fictional figures chosen so that every derived number is easy to
+ * check by hand) and a golden report (data/report_golden.md).
+ * Regenerate the golden file after an intended change of the report with:
+ *   APIBENCH_UPDATE_GOLDEN=1 build/tests/unit_harness_test_report */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_md.h"
+#include "report_prom.h"
+#include "report_summary.h"
+
+#define FIXTURE APIBENCH_TEST_DATA "/run_fixture"
+#define GOLDEN APIBENCH_TEST_DATA "/report_golden.md"
+
+static json_t *summary;
+
+static int load_fixture(void **state)
+{
+    char err[256];
+    (void)state;
+    summary = report_summary_build(FIXTURE, err, sizeof err);
+    if (summary == NULL)
+        fprintf(stderr, "fixture: %s\n", err);
+    return summary ? 0 : -1;
+}
+
+static int free_fixture(void **state)
+{
+    (void)state;
+    json_decref(summary);
+    return 0;
+}
+
+static const json_t *build(const char *name)
+{
+    size_t i;
+    json_t *b;
+    json_array_foreach(json_object_get(summary, "builds"), i, b)
+        if (strcmp(json_string_value(json_object_get(b, "build")), name) == 0)
+            return b;
+    fail_msg("no build %s in the summary", name);
+    return NULL;
+}
+
+static double at(const json_t *obj, const char *path)
+{
+    json_t *x = report_path(obj, path);
+    if (!json_is_number(x))
+        fail_msg("%s is not a number", path);
+    return json_number_value(x);
+}
+
+static void test_prom_sums_matching_series(void **state)
+{
+    const char *text = "# HELP x y\n"
+                       "apibench_cache_lookups_total{level=\"l1\",result=\"hit\"} 3\n"
+                       "apibench_cache_lookups_total{result=\"hit\",level=\"l2\"} 4\n"
+                       "apibench_cache_lookups_total{level=\"l1\",result=\"miss\"} 5\n"
+                       "apibench_cache_lookups_totally 100\n"
+                       "http_requests_total{route=\"latest\",status=\"200\"} 10\n"
+                       "http_requests_total{route=\"metrics\",status=\"200\"} 7\n"
+                       "broken{level=\"l1\" 9\n"
+                       "apibench_cache_lookups_total{level=\"l1\",result=\"hit\"} 2\n";
+    static const char *const own[] = {"metrics", NULL};
+    double sum;
+    (void)state;
+
+    assert_int_equal(report_prom_sum(text, "apibench_cache_lookups_total",
+                                     "level=\"l1\",result=\"hit\"", &sum), 2);
+    assert_true(sum == 5); /* two scrapes' series add up */
+    assert_int_equal(report_prom_sum(text, "apibench_cache_lookups_total", "result=\"hit\"", &sum),
+                     3);
+    assert_true(sum == 9);
+    assert_int_equal(report_prom_sum(text, "apibench_cache_lookups_total", NULL, &sum), 4);
+    assert_true(sum == 14);
+    assert_int_equal(report_prom_sum(text, "absent_total", NULL, &sum), 0);
+    assert_true(sum == 0);
+    assert_int_equal(report_prom_sum_except(text, "http_requests_total", "route", own, &sum), 1);
+    assert_true(sum == 10);
+}
+
+static void test_percentile_nearest_rank(void **state)
+{
+    double v[] = {900, 310, 330, 320};
+    (void)state;
+    assert_true(report_percentile(v, 4, 50) == 320);
+    assert_true(report_percentile(v, 4, 99) == 900);
+    assert_true(report_percentile(v, 4, 0) == 310);
+    assert_true(isnan(report_percentile(v, 0, 50)));
+}
+
+static void test_step_holds(void **state)
+{
+    json_t *ok = json_pack("{s:f,s:f,s:f,s:i,s:{s:f}}", "intended_rate", 10.0, "achieved_rate",
+                           9.6, "error_rate", 0.0, "completed", 96, "latency", "p99_ms", 400.0);
+    json_t *slow = json_deep_copy(ok), *behind = json_deep_copy(ok);
+    (void)state;
+    json_object_set_new(json_object_get(slow, "latency"), "p99_ms", json_real(600));
+    json_object_set_new(behind, "achieved_rate", json_real(9.4));
+    assert_true(report_step_holds(ok, 500));
+    assert_false(report_step_holds(slow, 500));
+    assert_false(report_step_holds(behind, 500));
+    json_decref(ok);
+    json_decref(slow);
+    json_decref(behind);
+}
+
+static void test_summary_figures(void **state)
+{
+    const json_t *base = build("01-baseline"), *cache = build("03-cache");
+    const json_t *async = build("06-async"), *gzip = build("05-gzip");
+    (void)state;
+
+    /* 300 queries and 20 connections over 20 API requests (metrics/healthz excluded) */
+    assert_true(at(base, "db_queries_per_request.server") == 15);
+    assert_true(at(base, "db_queries_per_request.pg_stat_statements") == 15);
+    assert_true(json_is_true(report_path(base, "db_queries_per_request.agree")));
+    assert_true(at(base, "connections_opened_per_request") == 1);
+    /* l1 15 hits 5 misses; l2 2 hits 3 misses */
+    assert_true(fabs(at(cache, "cache_hit_rate.l1") - 0.75) < 1e-9);
+    assert_true(fabs(at(cache, "cache_hit_rate.l2") - 0.40) < 1e-9);
+    assert_true(fabs(at(cache, "cache_hit_rate.overall") - 0.85) < 1e-9);
+    /* 40 ticks at 100 Hz over 5 s on 2 cores = 4% of the machine */
+    assert_true(fabs(at(base, "cpu.server_pct") - 4.0) < 1e-9);
+    assert_true(fabs(at(base, "cpu.postgres_pct") - 10.0) < 1e-9);
+    /* 200000 rendered, 60000 sent over 20 requests */
+    assert_true(at(async, "bytes_per_response.rendered") == 10000);
+    assert_true(at(async, "bytes_per_response.sent") == 3000);
+    assert_true(at(async, "jobs.latency_p50_ms") == 320);
+    assert_true(at(async, "jobs.latency_p99_ms") == 900);
+    /* sweep: 4 and 8 held, 16 broke p99 < 500 ms */
+    assert_true(at(cache, "capacity.rps") == 8);
+    assert_true(json_is_null(report_path(base, "capacity.rps")));
+    /* headline sample: 150 queries over 10 headline requests, both counters */
+    assert_true(at(base, "headline_sample.db_queries_per_request.server") == 15);
+    assert_true(at(base, "headline_sample.db_queries_per_request.pg_stat_statements") == 15);
+    assert_string_equal(json_string_value(json_object_get(cache, "verify")), "failed: FAIL fixture check");
+    /* Server-Timing: two samples, db 10 and 20 */
+    assert_true(at(base, "server_timing_ms.db") == 15);
+    assert_string_equal(json_string_value(json_object_get(gzip, "status")), "failed");
+    assert_string_equal(json_string_value(json_object_get(gzip, "reason")),
+                        "exited with status 1 before /healthz answered");
+    assert_true(at(summary, "calibration.rps") == 4);
+    assert_true(fabs(at(summary, "plans.with_timestamp_index.execution_ms") - 30.25) < 1e-9);
+    assert_string_equal(json_string_value(report_path(summary, "plans.with_timestamp_index.readings_node")),
+                        "Index Scan Backward using readings_timestamp_idx on readings");
+}
+
+static void test_queries_mismatch_is_flagged(void **state)
+{
+    char err[256], *md = NULL;
+    size_t len = 0;
+    json_t *s = report_summary_build(FIXTURE, err, sizeof err);
+    json_t *b = json_array_get(json_object_get(s, "builds"), 0);
+    FILE *f;
+    (void)state;
+
+    json_object_set_new(json_object_get(b, "db_queries_per_request"), "agree", json_false());
+    f = open_memstream(&md, &len);
+    assert_int_equal(report_md_write(s, f), 0);
+    fclose(f);
+    assert_non_null(strstr(md, "**Mismatch (whole mix):** 01-baseline"));
+    free(md);
+    json_decref(s);
+}
+
+static void test_report_matches_golden(void **state)
+{
+    char *md = NULL, *golden;
+    size_t len = 0;
+    FILE *f = open_memstream(&md, &len);
+    (void)state;
+
+    assert_int_equal(report_md_write(summary, f), 0);
+    fclose(f);
+    if (getenv("APIBENCH_UPDATE_GOLDEN")) {
+        FILE *g = fopen(GOLDEN, "w");
+        assert_non_null(g);
+        fputs(md, g);
+        fclose(g);
+    }
+    golden = report_slurp(GOLDEN);
+    assert_non_null(golden);
+    assert_string_equal(md, golden);
+    free(golden);
+    free(md);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prom_sums_matching_series),
+        cmocka_unit_test(test_percentile_nearest_rank),
+        cmocka_unit_test(test_step_holds),
+        cmocka_unit_test(test_summary_figures),
+        cmocka_unit_test(test_queries_mismatch_is_flagged),
+        cmocka_unit_test(test_report_matches_golden),
+    };
+    return cmocka_run_group_tests(tests, load_fixture, free_fixture);
+}
