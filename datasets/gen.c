@@ -294,7 +294,7 @@ struct gen *gen_new(uint64_t seed, int scale)
     struct gen *g = xcalloc(1, sizeof *g);
     g->seed = seed;
     g->scale = scale;
-    g->nsites = 5 * scale;
+    g->nsites = 4 + scale; /* big sites: a page of readings spans few of them */
     g->ndevices = 1000 * scale;
     g->nreadings = 500000LL * scale;
     g->sites = xcalloc((size_t)g->nsites, sizeof *g->sites);

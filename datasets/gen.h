@@ -6,7 +6,7 @@
  * same rows, whatever the anchor, and the checksum (gen_checksum) covers the offsets, not
  * the wall-clock times.
  *
- * Sizes for scale S: 5*S sites, 1000*S devices, 500000*S readings, GEN_USERS users with one
+ * Sizes for scale S: 4+S sites, 1000*S devices, 500000*S readings, GEN_USERS users with one
  * API key each, and each user's sites in user_sites. Readings come out in time order (id 1
  * is the oldest), as an append-only table would hold them. */
 #ifndef APIBENCH_GEN_H
@@ -18,7 +18,7 @@
 
 /* Names the generation rules: bump it whenever a change to gen.c changes any row, so that
  * a database seeded by older rules is not taken for the same seed. */
-#define GEN_VERSION "apibench-gen/1"
+#define GEN_VERSION "apibench-gen/2"
 
 #define GEN_USERS 5
 #define GEN_MAX_SCALE 1000

@@ -19,7 +19,7 @@ static const char seed_usage[] =
     "usage: apibench seed [--scale S] [--seed N] [--database-url URL] [--force] [--quiet]\n"
     "                     [--copy-format binary|text]\n"
     "\n"
-    "Creates the apibench tables and loads synthetic data through COPY: 5*S sites,\n"
+    "Creates the apibench tables and loads synthetic data through COPY: 4+S sites,\n"
     "1000*S devices, 500000*S readings over the last 30 days, 5 users with API keys.\n"
     "The same seed and scale give the same rows; the checksum printed at the end covers\n"
     "them (timestamps as offsets before the seed's anchor time).\n"

@@ -229,8 +229,9 @@ int compare_main(int argc, char **argv)
             fprintf(stderr, "apibench compare: cannot plot: a quote in a path\n");
             goto out;
         }
-        snprintf(vars, sizeof vars, "outdir='%s'; name_a='%s'; name_b='%s'", out_dir,
-                 base_name(argv[optind], na, sizeof na), base_name(argv[optind + 1], nb, sizeof nb));
+        snprintf(vars, sizeof vars, "outdir='%s'; name_a='%s'; name_b='%s'; nbuilds=%zu", out_dir,
+                 base_name(argv[optind], na, sizeof na), base_name(argv[optind + 1], nb, sizeof nb),
+                 json_array_size(json_object_get(a, "builds")));
         if (report_gnuplot("plot_compare.gp", vars, err, sizeof err) != 0) {
             fprintf(stderr, "apibench compare: plots: %s\n", err);
             goto out;

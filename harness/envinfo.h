@@ -7,11 +7,11 @@
 
 struct envinfo {
     char hostname[256];
-    char cpu_model[256]; /* /proc/cpuinfo "model name", "unknown" when absent */
-    int cores;           /* online processors */
+    char cpu_model[256];  /* /proc/cpuinfo "model name", "unknown" when absent */
+    int cores;            /* online processors */
     int64_t memory_bytes; /* physical memory */
-    char kernel[400];    /* uname: sysname release version machine */
-    char os[256];        /* /etc/os-release PRETTY_NAME */
+    char kernel[400];     /* uname: sysname release version machine */
+    char os[256];         /* /etc/os-release PRETTY_NAME */
     char libcurl[64];
     char commit[48];     /* git HEAD of the current folder or the binary's checkout, or "" */
     char build_type[64]; /* optimisation, assertions and sanitizers compiled in */

@@ -22,8 +22,8 @@
 
 #include "apibench/strbuf.h"
 
-#define LG_STOP_GRACE_NS (2LL * 1000 * 1000 * 1000) /* wait for in-flight after a stop */
-#define LG_POLL_MAX_MS 100                           /* re-check the stop flag this often */
+#define LOADGEN_STOP_GRACE_NS (2LL * 1000 * 1000 * 1000) /* wait for in-flight after a stop */
+#define LOADGEN_POLL_MAX_MS 100                          /* re-check the stop flag this often */
 
 static atomic_int stop_requested;
 
@@ -37,23 +37,23 @@ void loadgen_reset_stop(void)
     atomic_store(&stop_requested, 0);
 }
 
-int64_t lg_now_ns(void)
+int64_t loadgen_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static const char *const error_names[LG_NERRORS] = {
+static const char *const error_names[LOADGEN_NERRORS] = {
     "connect", "timeout", "http_4xx", "http_5xx", "other", "backlog", "unsent",
 };
 
-const char *lg_error_name(enum lg_error e)
+const char *loadgen_error_name(enum loadgen_error e)
 {
-    return (unsigned)e < LG_NERRORS ? error_names[e] : "?";
+    return (unsigned)e < LOADGEN_NERRORS ? error_names[e] : "?";
 }
 
-void lg_stats_init(struct lg_stats *st)
+void loadgen_stats_init(struct loadgen_stats *st)
 {
     memset(st, 0, sizeof *st);
     st->latency = hist_new();
@@ -65,7 +65,7 @@ void lg_stats_init(struct lg_stats *st)
     }
 }
 
-void lg_stats_free(struct lg_stats *st)
+void loadgen_stats_free(struct loadgen_stats *st)
 {
     hist_free(st->latency);
     hist_free(st->service);
@@ -77,14 +77,14 @@ void lg_stats_free(struct lg_stats *st)
     memset(st, 0, sizeof *st);
 }
 
-void lg_stats_merge(struct lg_stats *dst, const struct lg_stats *src)
+void loadgen_stats_merge(struct loadgen_stats *dst, const struct loadgen_stats *src)
 {
     dst->due += src->due;
     dst->sent += src->sent;
     dst->responses += src->responses;
     dst->aborted += src->aborted;
     dst->responses_in_window += src->responses_in_window;
-    for (int e = 0; e < LG_NERRORS; e++)
+    for (int e = 0; e < LOADGEN_NERRORS; e++)
         dst->errors[e] += src->errors[e];
     for (int c = 0; c < 6; c++)
         dst->status_class[c] += src->status_class[c];
@@ -96,8 +96,8 @@ void lg_stats_merge(struct lg_stats *dst, const struct lg_stats *src)
     hist_merge(dst->service, src->service);
     hist_merge(dst->lag, src->lag);
     for (int r = 0; r < MIX_NROUTES; r++) {
-        struct lg_route_stats *d = &dst->routes[r];
-        const struct lg_route_stats *s = &src->routes[r];
+        struct loadgen_route_stats *d = &dst->routes[r];
+        const struct loadgen_route_stats *s = &src->routes[r];
         d->sent += s->sent;
         d->responses += s->responses;
         d->errors += s->errors;
@@ -108,18 +108,18 @@ void lg_stats_merge(struct lg_stats *dst, const struct lg_stats *src)
     }
 }
 
-int64_t lg_stats_errors(const struct lg_stats *st)
+int64_t loadgen_stats_errors(const struct loadgen_stats *st)
 {
     int64_t n = 0;
-    for (int e = 0; e < LG_NERRORS; e++)
+    for (int e = 0; e < LOADGEN_NERRORS; e++)
         n += st->errors[e];
     return n;
 }
 
 void loadgen_result_free(struct loadgen_result *res)
 {
-    for (int p = 0; p < LG_NPHASES; p++)
-        lg_stats_free(&res->phases[p]);
+    for (int p = 0; p < LOADGEN_NPHASES; p++)
+        loadgen_stats_free(&res->phases[p]);
 }
 
 /* A request slot's life. A slot is one easy handle, reused request after request, so
@@ -163,17 +163,19 @@ struct gen_thread {
     const struct loadgen_config *cfg;
     int nslots;
     double rate; /* this thread's share */
-    int64_t start_ns, phase_end_ns[LG_NPHASES];
+    int64_t start_ns, phase_end_ns[LOADGEN_NPHASES];
     pthread_t tid;
     CURLM *multi;
     int timer_fd;
     struct slot *slots;
+    int *free_stack; /* indexes of the SLOT_IDLE slots */
+    int nfree;
     int64_t *backlog; /* ring of intended send times */
     int backlog_head, backlog_len;
     struct curl_slist *get_headers[MIX_MAX_USERS + 1]; /* per user; last: no user */
     struct curl_slist *post_headers[MIX_MAX_USERS + 1];
     struct rng rng;
-    struct lg_stats stats[LG_NPHASES];
+    struct loadgen_stats stats[LOADGEN_NPHASES];
     struct progress progress;
     int64_t stop_seen_ns;   /* when this thread saw the stop request (0: not yet) */
     int64_t drain_deadline; /* after the last phase: when unsent backlog is given up */
@@ -184,10 +186,10 @@ struct gen_thread {
 
 static int phase_of(const struct gen_thread *t, int64_t when_ns)
 {
-    for (int p = 0; p < LG_NPHASES; p++)
+    for (int p = 0; p < LOADGEN_NPHASES; p++)
         if (when_ns < t->phase_end_ns[p])
             return p;
-    return LG_NPHASES - 1;
+    return LOADGEN_NPHASES - 1;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *userdata)
@@ -196,7 +198,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
     size_t len = size * n;
     static const char name[] = "content-encoding:";
     if (len > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
-        /* a new response on this slot: reset the body decoder */
+        /* gzip bodies are inflated (and only counted) in on_body */
         const char *v = data + sizeof name - 1;
         size_t vlen = len - (sizeof name - 1);
         s->gzipped = memmem(v, vlen, "gzip", 4) != NULL;
@@ -283,6 +285,9 @@ static int setup_thread(struct gen_thread *t)
         t->post_headers[u] = build_headers(cfg, key, true);
     }
     t->slots = xcalloc((size_t)t->nslots, sizeof *t->slots);
+    t->free_stack = xcalloc((size_t)t->nslots, sizeof *t->free_stack);
+    for (int i = t->nslots - 1; i >= 0; i--)
+        t->free_stack[t->nfree++] = i; /* slot 0 on top: reuse the same few when idle */
     for (int i = 0; i < t->nslots; i++) {
         struct slot *s = &t->slots[i];
         s->easy = curl_easy_init();
@@ -291,6 +296,8 @@ static int setup_thread(struct gen_thread *t)
             return -1;
         }
         curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
+        /* straight to the target: an http_proxy in the environment must not interpose */
+        curl_easy_setopt(s->easy, CURLOPT_PROXY, "");
         curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
         curl_easy_setopt(s->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
         curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, cfg->timeout_ms);
@@ -308,8 +315,8 @@ static int setup_thread(struct gen_thread *t)
         int cap = cfg->backlog_max;
         t->backlog = xcalloc((size_t)cap, sizeof *t->backlog);
     }
-    for (int p = 0; p < LG_NPHASES; p++)
-        lg_stats_init(&t->stats[p]);
+    for (int p = 0; p < LOADGEN_NPHASES; p++)
+        loadgen_stats_init(&t->stats[p]);
     return 0;
 }
 
@@ -326,6 +333,8 @@ static void teardown_thread(struct gen_thread *t)
     }
     free(t->slots);
     t->slots = NULL;
+    free(t->free_stack);
+    t->free_stack = NULL;
     for (int u = 0; u <= MIX_MAX_USERS; u++) {
         curl_slist_free_all(t->get_headers[u]);
         curl_slist_free_all(t->post_headers[u]);
@@ -341,12 +350,10 @@ static void teardown_thread(struct gen_thread *t)
     t->backlog = NULL;
 }
 
+/* An idle slot (not taken off the free stack), or NULL when all are active. */
 static struct slot *free_slot(struct gen_thread *t)
 {
-    for (int i = 0; i < t->nslots; i++)
-        if (t->slots[i].state == SLOT_IDLE)
-            return &t->slots[i];
-    return NULL;
+    return t->nfree > 0 ? &t->slots[t->free_stack[t->nfree - 1]] : NULL;
 }
 
 /* SLOT_IDLE -> SLOT_ACTIVE: draws the next request from the mix and hands it to curl. */
@@ -378,9 +385,10 @@ static void start_request(struct gen_thread *t, struct slot *s, int64_t intended
         inflateReset(&s->zs);
     s->intended_ns = intended_ns;
     s->phase = phase_of(t, intended_ns);
-    s->sent_ns = lg_now_ns();
+    s->sent_ns = loadgen_now_ns();
     s->state = SLOT_ACTIVE;
-    struct lg_stats *st = &t->stats[s->phase];
+    t->nfree--; /* s is the top of the free stack (free_slot) */
+    struct loadgen_stats *st = &t->stats[s->phase];
     st->sent++;
     st->routes[s->req.route].sent++;
     hist_record(st->lag, (s->sent_ns - intended_ns) / 1000);
@@ -388,23 +396,24 @@ static void start_request(struct gen_thread *t, struct slot *s, int64_t intended
     if (curl_multi_add_handle(t->multi, s->easy) != CURLM_OK) {
         /* cannot happen with a valid handle; count it rather than lose it */
         s->state = SLOT_IDLE;
-        st->errors[LG_ERR_OTHER]++;
+        t->free_stack[t->nfree++] = (int)(s - t->slots);
+        st->errors[LOADGEN_ERR_OTHER]++;
         st->routes[s->req.route].errors++;
         atomic_fetch_add(&t->progress.errors, 1);
     }
 }
 
-static enum lg_error classify(CURLcode rc)
+static enum loadgen_error classify(CURLcode rc)
 {
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
-        return LG_ERR_TIMEOUT;
+        return LOADGEN_ERR_TIMEOUT;
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
-        return LG_ERR_CONNECT;
+        return LOADGEN_ERR_CONNECT;
     default:
-        return LG_ERR_OTHER;
+        return LOADGEN_ERR_OTHER;
     }
 }
 
@@ -413,8 +422,9 @@ static void finish_request(struct gen_thread *t, struct slot *s, CURLcode rc, in
 {
     curl_multi_remove_handle(t->multi, s->easy);
     s->state = SLOT_IDLE;
-    struct lg_stats *st = &t->stats[s->phase];
-    struct lg_route_stats *rs = &st->routes[s->req.route];
+    t->free_stack[t->nfree++] = (int)(s - t->slots);
+    struct loadgen_stats *st = &t->stats[s->phase];
+    struct loadgen_route_stats *rs = &st->routes[s->req.route];
     long status = 0;
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
     long header_size = 0;
@@ -425,14 +435,18 @@ static void finish_request(struct gen_thread *t, struct slot *s, CURLcode rc, in
     rs->body_bytes_wire += s->body_wire;
     rs->body_bytes_decoded += s->body_decoded;
     if (rc != CURLE_OK || status < 100) {
-        enum lg_error e = rc == CURLE_OK ? LG_ERR_OTHER : classify(rc);
+        enum loadgen_error e = rc == CURLE_OK ? LOADGEN_ERR_OTHER : classify(rc);
         st->errors[e]++;
         rs->errors++;
         atomic_fetch_add(&t->progress.errors, 1);
         return;
     }
-    if (now_ns >= t->start_ns && now_ns < t->phase_end_ns[LG_NPHASES - 1])
+    if (now_ns >= t->start_ns && now_ns < t->phase_end_ns[LOADGEN_NPHASES - 1])
         t->stats[phase_of(t, now_ns)].responses_in_window++;
+    /* now_ns is when the curl_multi_perform that finished the transfer returned: every
+     * transfer it finished shares that instant, which can only add (its duration, a few
+     * us per transfer) to their times, never hide any. curl's own per-transfer timer is
+     * not used because it starts later than the send we timed. */
     int64_t latency_us = (now_ns - s->intended_ns) / 1000;
     int64_t service_us = (now_ns - s->sent_ns) / 1000;
     st->responses++;
@@ -445,7 +459,7 @@ static void finish_request(struct gen_thread *t, struct slot *s, CURLcode rc, in
     hist_record(rs->latency, latency_us);
     hist_record(rs->service, service_us);
     if (status >= 400) {
-        st->errors[status >= 500 ? LG_ERR_HTTP5XX : LG_ERR_HTTP4XX]++;
+        st->errors[status >= 500 ? LOADGEN_ERR_HTTP5XX : LOADGEN_ERR_HTTP4XX]++;
         rs->errors++;
         atomic_fetch_add(&t->progress.errors, 1);
     }
@@ -474,7 +488,7 @@ static int64_t backlog_pop(struct gen_thread *t)
 static void backlog_drop_all(struct gen_thread *t, int kind)
 {
     while (t->backlog_len > 0) {
-        struct lg_stats *st = &t->stats[phase_of(t, backlog_pop(t))];
+        struct loadgen_stats *st = &t->stats[phase_of(t, backlog_pop(t))];
         if (kind < 0) {
             st->aborted++;
         } else {
@@ -497,17 +511,14 @@ static void arm_timer(struct gen_thread *t, int64_t at_ns)
 
 static int active_count(const struct gen_thread *t)
 {
-    int n = 0;
-    for (int i = 0; i < t->nslots; i++)
-        n += t->slots[i].state == SLOT_ACTIVE;
-    return n;
+    return t->nslots - t->nfree;
 }
 
 static void *thread_main(void *arg)
 {
     struct gen_thread *t = arg;
     const struct loadgen_config *cfg = t->cfg;
-    int64_t run_end = t->phase_end_ns[LG_NPHASES - 1];
+    int64_t run_end = t->phase_end_ns[LOADGEN_NPHASES - 1];
     struct schedule sched;
     int64_t next_due = INT64_MAX;
     if (!cfg->closed) {
@@ -520,7 +531,7 @@ static void *thread_main(void *arg)
     t->drain_deadline = run_end + (int64_t)cfg->timeout_ms * 1000000LL;
     struct curl_waitfd extra = {.fd = t->timer_fd, .events = CURL_WAIT_POLLIN};
     for (;;) {
-        int64_t now = lg_now_ns();
+        int64_t now = loadgen_now_ns();
         atomic_store(&t->progress.phase, now < t->start_ns ? 0 : phase_of(t, now));
         if (atomic_load(&stop_requested) && t->stop_seen_ns == 0) {
             t->stop_seen_ns = now;
@@ -529,10 +540,10 @@ static void *thread_main(void *arg)
         bool stopping = t->stop_seen_ns != 0;
         /* due requests join the backlog, or count as errors when it is full */
         while (!stopping && !cfg->closed && next_due <= now && next_due < run_end) {
-            struct lg_stats *st = &t->stats[phase_of(t, next_due)];
+            struct loadgen_stats *st = &t->stats[phase_of(t, next_due)];
             st->due++;
             if (t->backlog_len >= cfg->backlog_max) {
-                st->errors[LG_ERR_BACKLOG]++;
+                st->errors[LOADGEN_ERR_BACKLOG]++;
                 atomic_fetch_add(&t->progress.errors, 1);
             } else {
                 backlog_push(t, next_due);
@@ -540,7 +551,7 @@ static void *thread_main(void *arg)
             next_due = schedule_next(&sched);
         }
         if (!stopping && !cfg->closed && now >= t->drain_deadline)
-            backlog_drop_all(t, LG_ERR_UNSENT);
+            backlog_drop_all(t, LOADGEN_ERR_UNSENT);
         /* free slots take work: the oldest due request, or (closed loop) a new one */
         struct slot *s;
         while (!stopping && (s = free_slot(t)) != NULL) {
@@ -559,7 +570,7 @@ static void *thread_main(void *arg)
         curl_multi_perform(t->multi, &running);
         CURLMsg *msg;
         int left;
-        int64_t done_at = lg_now_ns();
+        int64_t done_at = loadgen_now_ns();
         while ((msg = curl_multi_info_read(t->multi, &left)) != NULL) {
             if (msg->msg != CURLMSG_DONE)
                 continue;
@@ -572,17 +583,18 @@ static void *thread_main(void *arg)
         if (stopping) {
             if (active == 0)
                 break;
-            if (now - t->stop_seen_ns > LG_STOP_GRACE_NS) {
+            if (now - t->stop_seen_ns > LOADGEN_STOP_GRACE_NS) {
                 for (int i = 0; i < t->nslots; i++)
                     if (t->slots[i].state == SLOT_ACTIVE) {
                         curl_multi_remove_handle(t->multi, t->slots[i].easy);
                         t->slots[i].state = SLOT_IDLE;
+                        t->free_stack[t->nfree++] = i;
                         t->stats[t->slots[i].phase].aborted++;
                     }
                 break;
             }
-        } else if (now >= run_end && (cfg->closed || next_due >= run_end) &&
-                   t->backlog_len == 0 && active == 0) {
+        } else if (now >= run_end && (cfg->closed || next_due >= run_end) && t->backlog_len == 0 &&
+                   active == 0) {
             break;
         }
         /* a slot freed by a completion takes waiting work at once, without sleeping */
@@ -590,7 +602,7 @@ static void *thread_main(void *arg)
             (t->backlog_len > 0 || (cfg->closed && now >= t->start_ns && now < run_end)))
             continue;
         /* sleep until the next request is due, curl needs attention, or 100 ms pass */
-        int64_t wake = now + (int64_t)LG_POLL_MAX_MS * 1000000LL;
+        int64_t wake = now + (int64_t)LOADGEN_POLL_MAX_MS * 1000000LL;
         if (!stopping && !cfg->closed && next_due < run_end && next_due < wake)
             wake = next_due;
         if (!stopping && cfg->closed && now < t->start_ns && t->start_ns < wake)
@@ -600,7 +612,7 @@ static void *thread_main(void *arg)
         if (wake > now) {
             /* the timerfd gives sub-millisecond wake-ups for due times; the 100 ms
              * fallback needs no timer (curl_multi_poll's own timeout does it) */
-            bool timed = wake < now + (int64_t)LG_POLL_MAX_MS * 1000000LL;
+            bool timed = wake < now + (int64_t)LOADGEN_POLL_MAX_MS * 1000000LL;
             if (timed && wake != t->armed_ns) {
                 arm_timer(t, wake);
                 t->armed_ns = wake;
@@ -633,10 +645,10 @@ struct progress_state {
 static void progress_line(const struct loadgen_config *cfg, struct gen_thread *threads, int n,
                           int64_t start_ns, struct progress_state *ps)
 {
-    static const char *const phase_names[LG_NPHASES] = {"warmup", "measured", "cooldown"};
-    int64_t now = lg_now_ns();
+    static const char *const phase_names[LOADGEN_NPHASES] = {"warmup", "measured", "cooldown"};
+    int64_t now = loadgen_now_ns();
     long long sent = 0, responses = 0, errors = 0;
-    int phase = LG_WARMUP;
+    int phase = LOADGEN_WARMUP;
     hist_reset(ps->acc);
     for (int i = 0; i < n; i++) {
         struct gen_thread *t = &threads[i];
@@ -676,12 +688,13 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_result *res, ch
     struct gen_thread *threads = xcalloc((size_t)n, sizeof *threads);
     struct progress_state ps = {.acc = hist_new(), .fresh = hist_new()};
     int started = 0;
-    for (int p = 0; p < LG_NPHASES; p++)
-        lg_stats_init(&res->phases[p]);
+    for (int p = 0; p < LOADGEN_NPHASES; p++)
+        loadgen_stats_init(&res->phases[p]);
     /* every thread shares the phase clock; a short lead lets them all get ready */
-    int64_t start = lg_now_ns() + 50 * 1000000LL;
-    int64_t ends[LG_NPHASES] = {start + cfg->warmup_ns, start + cfg->warmup_ns + cfg->duration_ns,
-                                start + cfg->warmup_ns + cfg->duration_ns + cfg->cooldown_ns};
+    int64_t start = loadgen_now_ns() + 50 * 1000000LL;
+    int64_t ends[LOADGEN_NPHASES] = {start + cfg->warmup_ns,
+                                     start + cfg->warmup_ns + cfg->duration_ns,
+                                     start + cfg->warmup_ns + cfg->duration_ns + cfg->cooldown_ns};
     for (int i = 0; i < n; i++) {
         threads[i].timer_fd = -1;
         pthread_mutex_init(&threads[i].progress.lock, NULL);
@@ -730,7 +743,7 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_result *res, ch
                 curl_multi_wakeup(threads[i].multi);
             woke_for_stop = true;
         }
-        int64_t now = lg_now_ns();
+        int64_t now = loadgen_now_ns();
         if (now >= next_line) {
             if (cfg->progress)
                 progress_line(cfg, threads, started, start, &ps);
@@ -746,17 +759,17 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_result *res, ch
         pthread_join(threads[i].tid, NULL);
     if (started < n)
         goto cleanup;
-    int64_t finished = lg_now_ns();
+    int64_t finished = loadgen_now_ns();
     int64_t stop_at = finished;
     for (int i = 0; i < n; i++) {
-        for (int p = 0; p < LG_NPHASES; p++)
-            lg_stats_merge(&res->phases[p], &threads[i].stats[p]);
+        for (int p = 0; p < LOADGEN_NPHASES; p++)
+            loadgen_stats_merge(&res->phases[p], &threads[i].stats[p]);
         if (threads[i].stop_seen_ns && threads[i].stop_seen_ns < stop_at)
             stop_at = threads[i].stop_seen_ns;
     }
     res->interrupted = atomic_load(&stop_requested) != 0;
     int64_t phase_start = start;
-    for (int p = 0; p < LG_NPHASES; p++) {
+    for (int p = 0; p < LOADGEN_NPHASES; p++) {
         int64_t end = ends[p];
         if (res->interrupted && stop_at < end) {
             end = stop_at > phase_start ? stop_at : phase_start;
@@ -772,8 +785,8 @@ cleanup:
     for (int i = 0; i < n; i++) {
         struct gen_thread *t = &threads[i];
         teardown_thread(t);
-        for (int p = 0; p < LG_NPHASES; p++)
-            lg_stats_free(&t->stats[p]);
+        for (int p = 0; p < LOADGEN_NPHASES; p++)
+            loadgen_stats_free(&t->stats[p]);
         hist_free(t->progress.interval);
         pthread_mutex_destroy(&t->progress.lock);
     }

@@ -20,40 +20,40 @@
 #include "mix.h"
 #include "schedule.h"
 
-enum lg_phase { LG_WARMUP, LG_MEASURED, LG_COOLDOWN, LG_NPHASES };
+enum loadgen_phase { LOADGEN_WARMUP, LOADGEN_MEASURED, LOADGEN_COOLDOWN, LOADGEN_NPHASES };
 
 /* Error kinds. Timeouts and connect errors never enter the latency histograms;
  * HTTP 4xx/5xx responses do (they are responses) and are counted here as well. */
-enum lg_error {
-    LG_ERR_CONNECT, /* could not connect (refused, unreachable, connect timeout) */
-    LG_ERR_TIMEOUT, /* no complete response within the per-request timeout */
-    LG_ERR_HTTP4XX,
-    LG_ERR_HTTP5XX,
-    LG_ERR_OTHER,   /* any other transfer failure (reset, malformed response, ...) */
-    LG_ERR_BACKLOG, /* due while the backlog was full: never sent */
-    LG_ERR_UNSENT,  /* still in the backlog when the drain deadline passed */
-    LG_NERRORS
+enum loadgen_error {
+    LOADGEN_ERR_CONNECT, /* could not connect (refused, unreachable, connect timeout) */
+    LOADGEN_ERR_TIMEOUT, /* no complete response within the per-request timeout */
+    LOADGEN_ERR_HTTP4XX,
+    LOADGEN_ERR_HTTP5XX,
+    LOADGEN_ERR_OTHER,   /* any other transfer failure (reset, malformed response, ...) */
+    LOADGEN_ERR_BACKLOG, /* due while the backlog was full: never sent */
+    LOADGEN_ERR_UNSENT,  /* still in the backlog when the drain deadline passed */
+    LOADGEN_NERRORS
 };
 
 struct loadgen_config {
-    const char *target;        /* base URL without a trailing '/', e.g. http://127.0.0.1:18101 */
-    const struct mix *mix;     /* borrowed */
-    bool closed;               /* closed loop (rate unused) */
+    const char *target;    /* base URL without a trailing '/', e.g. http://127.0.0.1:18101 */
+    const struct mix *mix; /* borrowed */
+    bool closed;           /* closed loop (rate unused) */
     enum schedule_arrival arrival;
-    double rate;               /* open loop: total intended requests per second, > 0 */
-    int connections;           /* total, split between threads; >= threads */
-    int threads;               /* generator threads, >= 1 */
+    double rate;     /* open loop: total intended requests per second, > 0 */
+    int connections; /* total, split between threads; >= threads */
+    int threads;     /* generator threads, >= 1 */
     int64_t warmup_ns, duration_ns, cooldown_ns;
-    long timeout_ms;           /* per request, > 0 */
+    long timeout_ms; /* per request, > 0 */
     uint64_t seed;
-    bool gzip;                 /* send Accept-Encoding: gzip (bodies are not decoded) */
-    int backlog_max;           /* per thread bound on due-but-unsent requests, >= 1 */
+    bool gzip;                  /* send Accept-Encoding: gzip (bodies are not decoded) */
+    int backlog_max;            /* per thread bound on due-but-unsent requests, >= 1 */
     const char *const *headers; /* extra "Name: value" headers, nheaders of them */
     int nheaders;
-    FILE *progress;            /* a progress line per second goes here; NULL for none */
+    FILE *progress; /* a progress line per second goes here; NULL for none */
 };
 
-struct lg_route_stats {
+struct loadgen_route_stats {
     int64_t sent, responses, errors;
     int64_t body_bytes_wire;    /* response bodies as they came over the wire */
     int64_t body_bytes_decoded; /* the same after un-gzipping (equal when not gzipped) */
@@ -61,28 +61,28 @@ struct lg_route_stats {
 };
 
 /* What one phase measured. */
-struct lg_stats {
-    int64_t due;        /* requests whose intended time fell in the phase */
-    int64_t sent;       /* handed to curl */
-    int64_t responses;  /* completed with an HTTP response (any status) */
-    int64_t aborted;    /* cut off by an interrupt (neither error nor latency) */
+struct loadgen_stats {
+    int64_t due;                 /* requests whose intended time fell in the phase */
+    int64_t sent;                /* handed to curl */
+    int64_t responses;           /* completed with an HTTP response (any status) */
+    int64_t aborted;             /* cut off by an interrupt (neither error nor latency) */
     int64_t responses_in_window; /* responses (of any phase) that arrived during the phase:
                                     the throughput, which the achieved rate reports */
-    int64_t errors[LG_NERRORS];
+    int64_t errors[LOADGEN_NERRORS];
     int64_t status_class[6]; /* responses by status / 100 (index 1..5) */
     int64_t header_bytes, body_bytes_wire, body_bytes_decoded;
     int64_t gzip_responses;
     struct hist *latency; /* completion - intended send */
     struct hist *service; /* completion - actual send */
     struct hist *lag;     /* actual send - intended send */
-    struct lg_route_stats routes[MIX_NROUTES];
+    struct loadgen_route_stats routes[MIX_NROUTES];
 };
 
 struct loadgen_result {
-    struct lg_stats phases[LG_NPHASES];
-    double phase_s[LG_NPHASES]; /* how long each phase actually ran */
-    bool interrupted;           /* loadgen_request_stop was called */
-    bool cut_short;             /* a phase ended early */
+    struct loadgen_stats phases[LOADGEN_NPHASES];
+    double phase_s[LOADGEN_NPHASES]; /* how long each phase actually ran */
+    bool interrupted;                /* loadgen_request_stop was called */
+    bool cut_short;                  /* a phase ended early */
 };
 
 /* Runs the load described by cfg and fills res (which the caller zeroes first and frees
@@ -103,17 +103,17 @@ void loadgen_reset_stop(void);
 void loadgen_result_free(struct loadgen_result *res);
 
 /* Allocates the histograms of st (zeroed before) / frees them; merges src into dst. */
-void lg_stats_init(struct lg_stats *st);
-void lg_stats_free(struct lg_stats *st);
-void lg_stats_merge(struct lg_stats *dst, const struct lg_stats *src);
+void loadgen_stats_init(struct loadgen_stats *st);
+void loadgen_stats_free(struct loadgen_stats *st);
+void loadgen_stats_merge(struct loadgen_stats *dst, const struct loadgen_stats *src);
 
 /* Sum of the error kinds of st. */
-int64_t lg_stats_errors(const struct lg_stats *st);
+int64_t loadgen_stats_errors(const struct loadgen_stats *st);
 
 /* "connect", "timeout", "http_4xx", ... */
-const char *lg_error_name(enum lg_error e);
+const char *loadgen_error_name(enum loadgen_error e);
 
 /* Monotonic clock in ns (CLOCK_MONOTONIC). */
-int64_t lg_now_ns(void);
+int64_t loadgen_now_ns(void);
 
 #endif

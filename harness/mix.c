@@ -25,10 +25,10 @@ struct zipf {
 struct route_cfg {
     enum mix_route route;
     double weight;
-    int limit;        /* latest, device_readings */
-    int hours;        /* device_readings, report */
-    int batch;        /* ingest: readings per request */
-    bool site_report; /* report kind "site" (else "device") */
+    int limit;            /* latest, device_readings */
+    int hours;            /* device_readings, report */
+    int batch;            /* ingest: readings per request */
+    bool site_report;     /* report kind "site" (else "device") */
     char email_json[300]; /* report: the e-mail address as a JSON string */
 };
 
@@ -299,8 +299,8 @@ struct mix *mix_parse(const char *json, const char *name, char *err, size_t errl
     json_t *v;
     json_object_foreach(root, key, v)
     {
-        static const char *const known[] = {"name",  "description", "dataset_seed", "users",
-                                            "api_keys", "devices",  "sites",        "routes"};
+        static const char *const known[] = {"name",     "description", "dataset_seed", "users",
+                                            "api_keys", "devices",     "sites",        "routes"};
         bool ok = false;
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
             ok = ok || strcmp(key, known[i]) == 0;
@@ -319,8 +319,8 @@ struct mix *mix_parse(const char *json, const char *name, char *err, size_t errl
         if (get_int(devices, "min", 1, INT32_MAX, &dev_min, name, err, errlen) < 0 ||
             get_int(devices, "max", 1, INT32_MAX, &dev_max, name, err, errlen) < 0)
             goto fail_mix;
-        if (s && (!json_is_number(s) || !(json_number_value(s) >= 0.0) ||
-                  json_number_value(s) > 10.0)) {
+        if (s &&
+            (!json_is_number(s) || !(json_number_value(s) >= 0.0) || json_number_value(s) > 10.0)) {
             set_err(err, errlen, "bad mix %s: \"zipf_skew\" must be a number from 0 to 10", name);
             goto fail_mix;
         }
@@ -328,8 +328,7 @@ struct mix *mix_parse(const char *json, const char *name, char *err, size_t errl
             skew = json_number_value(s);
     }
     if (dev_min > dev_max || dev_max - dev_min >= 100000000) {
-        set_err(err, errlen, "bad mix %s: device range must have min <= max (and < 1e8 ids)",
-                name);
+        set_err(err, errlen, "bad mix %s: device range must have min <= max (and < 1e8 ids)", name);
         goto fail_mix;
     }
     json_t *sites = json_object_get(root, "sites");

@@ -28,10 +28,10 @@ enum mix_route {
 /* One request to send. `body` is reused between calls (strbuf_free it at the end). */
 struct mix_request {
     enum mix_route route;
-    bool post;              /* POST with a JSON body, else GET */
+    bool post;               /* POST with a JSON body, else GET */
     char path[MIX_PATH_MAX]; /* path and query, starting with '/' */
     struct strbuf body;
-    int user;               /* index of the user (0..mix_user_count-1), -1 for none */
+    int user; /* index of the user (0..mix_user_count-1), -1 for none */
 };
 
 struct mix;

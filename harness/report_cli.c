@@ -87,17 +87,19 @@ int report_main(int argc, char **argv)
         fprintf(stderr, "apibench report: cannot write %s\n", path);
         goto out;
     }
+    /* A plot that fails (gnuplot missing, nothing to plot) does not stop the report. */
+    rc = 0;
     if (plots && report_plots_write(summary, argv[optind], err, sizeof err) != 0) {
         fprintf(stderr, "apibench report: plots: %s\n", err);
-        goto out;
+        rc = 1;
     }
     if (!REPORT_FMT_FITS(path, "%s/report.md", argv[optind]) ||
         write_atomic_md(summary, path) != 0) {
         fprintf(stderr, "apibench report: cannot write %s\n", path);
+        rc = 1;
         goto out;
     }
     printf("%s\n", path);
-    rc = 0;
 out:
     json_decref(summary);
     return rc;

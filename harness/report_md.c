@@ -49,7 +49,7 @@ const char *report_fmt(const json_t *x, char kind)
         snprintf(buf, 64, "%.1f%%", v * 100.0);
         break;
     case 'c':
-        snprintf(buf, 64, "%.1f%%", v);
+        snprintf(buf, 64, "%.2f%%", v);
         break;
     default:
         snprintf(buf, 64, "%.0f", v);
@@ -140,9 +140,12 @@ static const struct row rows[] = {
     {"Cache hit rate L1", "cache_hit_rate.l1", 'p'},
     {"Cache hit rate L2", "cache_hit_rate.l2", 'p'},
     {"Cache hit rate overall", "cache_hit_rate.overall", 'p'},
+    {"Cache invalidations sent", "cache_invalidations.sent", 'b'},
+    {"Cache invalidations received (other instances)", "cache_invalidations.received", 'b'},
     {"Server CPU (% of machine)", "cpu.server_pct", 'c'},
     {"Postgres CPU (% of machine)", "cpu.postgres_pct", 'c'},
     {"Worker CPU (% of machine)", "cpu.worker_pct", 'c'},
+    {"API + Postgres (+ worker) CPU (% of machine)", "cpu.server_and_postgres_pct", 'c'},
     {"Machine CPU busy (all processes)", "cpu.machine_pct", 'c'},
     {"Error rate", "errors.rate", 'p'},
     {"Errors: timeout", "errors.timeout", 'b'},
@@ -150,6 +153,7 @@ static const struct row rows[] = {
     {"Errors: HTTP 4xx", "errors.http_4xx", 'b'},
     {"Errors: HTTP 5xx", "errors.http_5xx", 'b'},
     {"Errors: other", "errors.other", 'b'},
+    {"Errors: generator backlog", "errors.backlog", 'b'},
     {"Offered rate (req/s)", "offered_rps", 'r'},
     {"Throughput (req/s)", "throughput_rps", 'r'},
     {"Bytes/response rendered", "bytes_per_response.rendered", 'b'},
@@ -163,6 +167,9 @@ static const struct row rows[] = {
 static const struct {
     const char *prefix, *change;
 } steps[] = {
+    {"04-pgbouncer", "03-cache's code with its connection per request made to a private "
+                     "PgBouncer (session pooling, 20 server connections) instead of Postgres: "
+                     "the external alternative to 04-pool, compared with 03-cache"},
     {"01", "connection per request, the naive query set (SELECT *, OFFSET, COUNT, N+1), no "
            "cache, identity encoding, reports built and mailed inside the request"},
     {"02", "the article's two composite indexes plus readings(timestamp), and the rewritten "
@@ -176,7 +183,7 @@ static const struct {
 static const char *step_change(const char *build)
 {
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
-        if (build && strncmp(build, steps[i].prefix, 2) == 0)
+        if (build && strncmp(build, steps[i].prefix, strlen(steps[i].prefix)) == 0)
             return steps[i].change;
     return "(unknown build)";
 }
@@ -260,6 +267,8 @@ static void write_article_table(FILE *out, const json_t *run, const json_t *buil
                 "cache_hit_rate.overall", 'p', "lower");
     article_row(out, "Server CPU (% of machine)", "80%", "25%", "69% reduction", first, last,
                 "cpu.server_pct", 'c', "less");
+    article_row(out, "API + Postgres (+ worker) CPU (% of machine)", "—", "—", "—", first, last,
+                "cpu.server_and_postgres_pct", 'c', "less");
     article_row(out, "Error rate", "2%", "0.1%", "95% reduction", first, last, "errors.rate",
                 'p', "fewer");
     fprintf(out, "\n");
@@ -325,8 +334,9 @@ static void write_load_design(FILE *out, const json_t *summary)
             "server that falls behind shows the queueing its clients would feel (no coordinated "
             "omission). Every build gets the same offered rate, so their figures compare at the "
             "same load. That rate is the highest the baseline holds: a calibration offers the "
-            "baseline short steps of rising rate and keeps the highest step where it achieved "
-            "at least 95%% of the offered rate, with p99 under %s ms and under 1%% errors. "
+            "baseline short steps of rising rate and keeps the highest step where it served "
+            "what was offered (≥ 95%% of the offered requests sent and ≥ 95%% of them "
+            "answered), with p99 under %s ms and under 1%% errors. "
             "Offering the baseline more would measure an overflowing queue, not the build. "
             "`--rate R` replaces the calibration (the article's 10k req/min is `--rate 167`).\n\n",
             report_fmt(report_path(summary, "calibration.slo_p99_ms"), 'b'));
@@ -336,6 +346,21 @@ static void write_load_design(FILE *out, const json_t *summary)
             str_or(run, "rate_source", "calibrated"),
             report_fmt(json_object_get(run, "warmup_s"), 'b'),
             report_fmt(json_object_get(run, "phase_s"), 'b'), str_or(run, "mix", "?"));
+    {
+        double fewest = INFINITY;
+        json_array_foreach(json_object_get(summary, "builds"), i, s) {
+            double n = val(s, "requests");
+            if (isfinite(n) && n < fewest)
+                fewest = n;
+        }
+        if (isfinite(fewest) && fewest < 100)
+            fprintf(out, "**Small samples.** A measured phase holds as few as %.0f requests "
+                         "here (the phase is lengthened, within a bound, to reach a minimum "
+                         "count at the common rate). With fewer than 100 requests p99 is the "
+                         "largest value seen, and with fewer than 10, p90 is too; read the "
+                         "percentiles with the request counts beside them.\n\n",
+                    fewest);
+    }
     if (json_array_size(json_object_get(cal, "steps")) > 0) {
         fprintf(out, "Calibration of 01-baseline:\n\n| offered (req/s) | achieved (req/s) | p99 (ms) | "
                      "errors | holds |\n| --- | --- | --- | --- | --- |\n");
@@ -349,11 +374,13 @@ static void write_load_design(FILE *out, const json_t *summary)
         fprintf(out, "\n");
     }
     fprintf(out, "Capacity: after the common-rate phase each build gets a stepped sweep "
-                 "(each step ×%s the last, %s s a step, at most %s steps) until a step breaks "
-                 "the SLO p99 < %s ms, errors < 1%%, achieved ≥ 95%% of offered. A build's "
+                 "(each step ×%s the last, from at least %s req/s, %s s a step, at most %s steps) "
+                 "until a step breaks "
+                 "the SLO p99 < %s ms, errors < 1%%, ≥ 95%% of offered requests served. A build's "
                  "capacity is the highest offered rate that held. See "
                  "`plots/capacity_achieved.png` and `plots/capacity_p99.png`.\n\n",
             report_fmt(json_object_get(run, "sweep_factor"), 'b'),
+            report_fmt(json_object_get(run, "sweep_start"), 'b'),
             report_fmt(json_object_get(run, "sweep_step_s"), 'b'),
             report_fmt(json_object_get(run, "sweep_max_steps"), 'b'),
             report_fmt(json_object_get(run, "slo_p99_ms"), 'b'));
@@ -401,6 +428,47 @@ static void write_plans(FILE *out, const json_t *summary)
                     str_or(plans, "article_indexes_only.readings_node", "?"), only,
                     str_or(plans, "with_timestamp_index.readings_node", "?"), ts);
     }
+    fprintf(out, "\n");
+}
+
+/* With --pgbouncer: the pool in the process (04-pool) against PgBouncer in front of
+ * 03-cache's connection per request, at the same offered rate. */
+static void write_pgbouncer(FILE *out, const json_t *builds)
+{
+    static const struct row cmp[] = {
+        {"Response time mean (ms)", "latency_ms.mean", 'm'},
+        {"Response time p99 (ms)", "latency_ms.p99", 'm'},
+        {"Capacity under the SLO (req/s)", "capacity.rps", 'r'},
+        {"Connections opened/request (by the server)", "connections_opened_per_request", 'q'},
+        {"DB queries/request (server counter)", "db_queries_per_request.server", 'q'},
+        {"DB queries/request (pg_stat_statements)", "db_queries_per_request.pg_stat_statements",
+         'q'},
+        {"Server CPU (% of machine)", "cpu.server_pct", 'c'},
+        {"Postgres CPU (% of machine)", "cpu.postgres_pct", 'c'},
+    };
+    const json_t *cache = find_build(builds, "03-"), *pool = find_build(builds, "04-pool");
+    const json_t *pgb = find_build(builds, "04-pgbouncer");
+
+    if (pgb == NULL)
+        return;
+    fprintf(out, "## PgBouncer instead of the in-process pool\n\n"
+                 "`--pgbouncer` runs 03-cache's binary (a new connection per request) against a "
+                 "private PgBouncer 1.18 on 127.0.0.1:56432 in **session** pooling with 20 "
+                 "server connections. Session pooling because 04-pool prepares statements per "
+                 "connection and PgBouncer 1.18's transaction pooling does not carry prepared "
+                 "statements across server connections; with session pooling any build can sit "
+                 "behind it unchanged. The server's connect then reaches PgBouncer, not a new "
+                 "Postgres backend. pg_stat_statements also counts the statements PgBouncer "
+                 "itself sends as the same role (`SET application_name` when a client session "
+                 "starts, its `server_reset_query` `DISCARD ALL` when it ends), so its count is "
+                 "higher than the server's here.\n\n"
+                 "| Metric | 03-cache (connect to Postgres) | 04-pool (in-process pool) | "
+                 "04-pgbouncer (connect to PgBouncer) |\n| --- | --- | --- | --- |\n");
+    for (size_t r = 0; r < sizeof cmp / sizeof cmp[0]; r++)
+        fprintf(out, "| %s | %s | %s | %s |\n", cmp[r].label,
+                cache ? report_fmt(report_path(cache, cmp[r].path), cmp[r].kind) : "n/a",
+                pool ? report_fmt(report_path(pool, cmp[r].path), cmp[r].kind) : "n/a",
+                report_fmt(report_path(pgb, cmp[r].path), cmp[r].kind));
     fprintf(out, "\n");
 }
 
@@ -480,6 +548,7 @@ int report_md_write(const json_t *summary, FILE *out)
 
     write_load_design(out, summary);
     write_plans(out, summary);
+    write_pgbouncer(out, builds);
     write_where(out, builds);
 
     fprintf(out, "## Definitions\n\n"
@@ -491,12 +560,16 @@ int report_md_write(const json_t *summary, FILE *out)
                  "counts are flagged when they differ by more than 2%%.\n"
                  "- Cache hit rate: L1 = L1 hits / L1 lookups; L2 = L2 hits / L2 lookups; overall "
                  "= (L1 + L2 hits) / L1 lookups. 0%% for builds without a cache.\n"
-                 "- CPU: `utime + stime` deltas from `/proc` over the measured window, as a "
-                 "percentage of the whole machine (all cores): 100%% = every core busy. Postgres "
+                 "- CPU: CPU time over the measured window as a percentage of the whole machine "
+                 "(all cores): 100%% = every core busy. Server = the servers' own "
+                 "`process_cpu_seconds_total` (getrusage; summed over instances); worker and "
+                 "Postgres = `utime + stime` from `/proc` (10 ms ticks). Postgres "
                  "= all its processes, including the exited backends (the postmaster's "
                  "`cutime + cstime`). The article's \"server CPU 80%%\" reads as machine "
-                 "utilisation; the load generator runs on the same machine and is in "
-                 "\"machine CPU busy\" only.\n"
+                 "utilisation of the API's host; here the API process and Postgres share one "
+                 "machine, so both are shown, and their sum. The load generator runs on the "
+                 "same machine too and is counted in \"machine CPU busy\" only, with anything "
+                 "else that ran at the time.\n"
                  "- Error rate: the load generator's failed requests / requests sent (timeouts, "
                  "connect errors, HTTP 4xx and 5xx, other), each kind listed.\n"
                  "- Job latency (06-async): `mailed_at − created_at` of the run's reports.\n\n");

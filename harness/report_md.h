@@ -12,7 +12,7 @@ int report_md_write(const json_t *summary, FILE *out);
 /* Formats x as the report's tables do (fixed decimals per kind, "n/a" for null), into a
  * small rotating static buffer: valid until 32 more calls. kind: 'm' milliseconds (1 dp),
  * 'q' per-request counts (2 dp), 'p' a 0..1 fraction as a percentage (1 dp), 'c' a
- * percentage already (1 dp), 'r' a rate (2 dp), 'b' bytes (0 dp). */
+ * percentage already (2 dp), 'r' a rate (2 dp), 'b' bytes (0 dp). */
 const char *report_fmt(const json_t *x, char kind);
 
 /* The value at a dotted path in obj ("latency_ms.p99"), or NULL. Borrowed reference. */

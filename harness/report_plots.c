@@ -155,7 +155,7 @@ int report_plots_write(const json_t *summary, const char *run_dir, char *err, si
                                           NULL};
     const json_t *builds = json_object_get(summary, "builds");
     char dir[PATH_MAX];
-    struct strbuf vars = {0}, names = {0}, spectra = {0};
+    struct strbuf vars = {0}, names = {0}, spectra = {0}, swept = {0};
     size_t i;
     json_t *b;
     int rc = -1;
@@ -178,6 +178,7 @@ int report_plots_write(const json_t *summary, const char *run_dir, char *err, si
     }
     strbuf_append(&names, "", 0);
     strbuf_append(&spectra, "", 0);
+    strbuf_append(&swept, "", 0);
     json_array_foreach(builds, i, b) {
         const char *name = json_string_value(json_object_get(b, "build"));
         char hgrm[PATH_MAX];
@@ -186,12 +187,29 @@ int report_plots_write(const json_t *summary, const char *run_dir, char *err, si
             goto out;
         }
         strbuf_appendf(&names, "%s%s", names.len ? " " : "", name);
+        if (json_array_size(report_path(b, "capacity.steps")) > 0)
+            strbuf_appendf(&swept, "%s%s", swept.len ? " " : "", name);
         snprintf(hgrm, sizeof hgrm, "%s/builds/%s/load.latency.hgrm", run_dir, name);
         if (access(hgrm, R_OK) == 0)
             strbuf_appendf(&spectra, "%s%s", spectra.len ? " " : "", name);
     }
-    strbuf_appendf(&vars, "rundir='%s'; builds='%s'; spectra='%s'", run_dir, names.data,
-                   spectra.data);
+    {
+        /* the progression's y range: below the smallest p50, above the largest p99, and
+         * always wide enough for the article's 50 and 2000 ms marks */
+        double lo = 1, hi = 5000;
+        json_array_foreach(builds, i, b) {
+            json_t *p50 = report_path(b, "latency_ms.p50"), *p99 = report_path(b, "latency_ms.p99");
+            if (json_is_number(p50) && json_number_value(p50) > 0 && json_number_value(p50) < lo)
+                lo = json_number_value(p50) / 2;
+            if (json_is_number(p99) && json_number_value(p99) * 2 > hi)
+                hi = json_number_value(p99) * 2;
+        }
+        strbuf_appendf(&vars,
+                       "rundir='%s'; builds='%s'; spectra='%s'; swept='%s'; nbuilds=%zu; "
+                       "ymin=%g; ymax=%g",
+                       run_dir, names.data, spectra.data, swept.data, json_array_size(builds), lo,
+                       hi);
+    }
     for (const char *const *s = scripts; *s; s++)
         if (report_gnuplot(*s, vars.data, err, errlen) != 0)
             goto out;
@@ -200,5 +218,6 @@ out:
     strbuf_free(&vars);
     strbuf_free(&names);
     strbuf_free(&spectra);
+    strbuf_free(&swept);
     return rc;
 }

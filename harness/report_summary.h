@@ -18,8 +18,9 @@
  * files of one build give nulls in that build's entry, not a failure. */
 json_t *report_summary_build(const char *run_dir, char *err, size_t errlen);
 
-/* True when the apibench-run result run held: it achieved >= 95% of the offered rate, its
- * p99 is under slo_ms, fewer than 1% of requests failed, and it was not cut short. */
+/* True when the apibench-run result run held: the generator sent >= 95% of the offered
+ * requests (less one, for rounding), >= 95% of those completed, p99 is under slo_ms, fewer
+ * than 1% failed, and it was not cut short. */
 bool report_step_holds(const json_t *run, double slo_ms);
 
 /* snprintf into the array buf; true when the whole text fitted (paths, mostly). */

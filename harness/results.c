@@ -35,27 +35,28 @@ json_t *results_hist_summary(const struct hist *h)
     return o;
 }
 
-static json_t *errors_json(const struct lg_stats *st)
+static json_t *errors_json(const struct loadgen_stats *st)
 {
     json_t *o = json_object();
-    for (int e = 0; e < LG_NERRORS; e++)
-        json_object_set_new(o, lg_error_name((enum lg_error)e), json_integer(st->errors[e]));
-    json_object_set_new(o, "total", json_integer(lg_stats_errors(st)));
+    for (int e = 0; e < LOADGEN_NERRORS; e++)
+        json_object_set_new(o, loadgen_error_name((enum loadgen_error)e),
+                            json_integer(st->errors[e]));
+    json_object_set_new(o, "total", json_integer(loadgen_stats_errors(st)));
     return o;
 }
 
 /* Counters of a discarded phase (warm-up, cool-down): enough to see it ran sanely. */
-static json_t *phase_json(const struct lg_stats *st, double seconds)
+static json_t *phase_json(const struct loadgen_stats *st, double seconds)
 {
     return json_pack("{s:f, s:I, s:I, s:I, s:I, s:o, s:f}", "seconds", seconds, "due",
                      (json_int_t)st->due, "sent", (json_int_t)st->sent, "completed",
-                     (json_int_t)st->responses, "errors", (json_int_t)lg_stats_errors(st),
+                     (json_int_t)st->responses, "errors", (json_int_t)loadgen_stats_errors(st),
                      "aborted", json_integer(st->aborted), "latency_p99_ms",
                      (double)hist_value_at_percentile(st->latency, 99.0) / 1000.0);
 }
 
-static json_t *slo_json(const struct results_run *r, const struct lg_stats *st, double achieved,
-                        double error_rate, bool *passed)
+static json_t *slo_json(const struct results_run *r, const struct loadgen_stats *st,
+                        double achieved, double error_rate, bool *passed)
 {
     *passed = true;
     if (!r->slo_spec)
@@ -74,10 +75,10 @@ static json_t *slo_json(const struct results_run *r, const struct lg_stats *st, 
         const struct slo_term *t = &r->slo->terms[i];
         double observed;
         bool ok = slo_term_passes(t, &obs, &observed);
-        json_array_append_new(checks, json_pack("{s:s, s:f, s:f, s:s, s:b}", "term", t->text,
-                                                "threshold", t->threshold, "observed",
-                                                isnan(observed) ? -1.0 : observed, "unit",
-                                                slo_term_unit(t), "passed", ok));
+        json_array_append_new(checks,
+                              json_pack("{s:s, s:f, s:f, s:s, s:b}", "term", t->text, "threshold",
+                                        t->threshold, "observed", isnan(observed) ? -1.0 : observed,
+                                        "unit", slo_term_unit(t), "passed", ok));
         if (!ok) {
             *passed = false;
             json_array_append_new(breaches, json_string(t->text));
@@ -89,10 +90,10 @@ static json_t *slo_json(const struct results_run *r, const struct lg_stats *st, 
 
 json_t *results_run_json(const struct results_run *r, bool *slo_passed)
 {
-    const struct lg_stats *st = &r->lg->phases[LG_MEASURED];
-    double measured_s = r->lg->phase_s[LG_MEASURED];
+    const struct loadgen_stats *st = &r->lg->phases[LOADGEN_MEASURED];
+    double measured_s = r->lg->phase_s[LOADGEN_MEASURED];
     double achieved = measured_s > 0 ? (double)st->responses_in_window / measured_s : 0.0;
-    int64_t errors = lg_stats_errors(st);
+    int64_t errors = loadgen_stats_errors(st);
     /* errors over every request due in the phase (a response or an error each) */
     int64_t attempts = st->due > 0 ? st->due : st->responses + errors;
     double error_rate = attempts > 0 ? (double)errors / (double)attempts : 0.0;
@@ -125,12 +126,11 @@ json_t *results_run_json(const struct results_run *r, bool *slo_passed)
                   st->responses ? (double)st->body_bytes_wire / (double)st->responses : 0.0,
                   "mean_body_decoded",
                   st->responses ? (double)st->body_bytes_decoded / (double)st->responses : 0.0));
-    json_object_set_new(doc, "status",
-                        json_pack("{s:I, s:I, s:I, s:I, s:I}", "1xx", (json_int_t)st->status_class[1],
-                                  "2xx", (json_int_t)st->status_class[2], "3xx",
-                                  (json_int_t)st->status_class[3], "4xx",
-                                  (json_int_t)st->status_class[4], "5xx",
-                                  (json_int_t)st->status_class[5]));
+    json_object_set_new(
+        doc, "status",
+        json_pack("{s:I, s:I, s:I, s:I, s:I}", "1xx", (json_int_t)st->status_class[1], "2xx",
+                  (json_int_t)st->status_class[2], "3xx", (json_int_t)st->status_class[3], "4xx",
+                  (json_int_t)st->status_class[4], "5xx", (json_int_t)st->status_class[5]));
     json_object_set_new(doc, "errors", errors_json(st));
     json_object_set_new(doc, "error_rate", json_real(error_rate));
     json_object_set_new(doc, "latency", results_hist_summary(st->latency));
@@ -138,25 +138,25 @@ json_t *results_run_json(const struct results_run *r, bool *slo_passed)
     json_object_set_new(doc, "send_lag", results_hist_summary(st->lag));
     json_t *routes = json_object();
     for (int i = 0; i < MIX_NROUTES; i++) {
-        const struct lg_route_stats *rs = &st->routes[i];
+        const struct loadgen_route_stats *rs = &st->routes[i];
         if (rs->sent == 0 && rs->errors == 0)
             continue;
-        json_object_set_new(
-            routes, mix_route_name((enum mix_route)i),
-            json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "sent", (json_int_t)rs->sent,
-                      "count", (json_int_t)rs->responses, "errors", (json_int_t)rs->errors,
-                      "bytes_received", (json_int_t)rs->body_bytes_wire, "body_bytes_decoded",
-                      (json_int_t)rs->body_bytes_decoded, "latency",
-                      results_hist_summary(rs->latency), "service_time",
-                      results_hist_summary(rs->service)));
+        json_object_set_new(routes, mix_route_name((enum mix_route)i),
+                            json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "sent",
+                                      (json_int_t)rs->sent, "count", (json_int_t)rs->responses,
+                                      "errors", (json_int_t)rs->errors, "bytes_received",
+                                      (json_int_t)rs->body_bytes_wire, "body_bytes_decoded",
+                                      (json_int_t)rs->body_bytes_decoded, "latency",
+                                      results_hist_summary(rs->latency), "service_time",
+                                      results_hist_summary(rs->service)));
     }
     json_object_set_new(doc, "routes", routes);
-    json_object_set_new(doc, "phases",
-                        json_pack("{s:o, s:o}", "warmup",
-                                  phase_json(&r->lg->phases[LG_WARMUP], r->lg->phase_s[LG_WARMUP]),
-                                  "cooldown",
-                                  phase_json(&r->lg->phases[LG_COOLDOWN],
-                                             r->lg->phase_s[LG_COOLDOWN])));
+    json_object_set_new(
+        doc, "phases",
+        json_pack("{s:o, s:o}", "warmup",
+                  phase_json(&r->lg->phases[LOADGEN_WARMUP], r->lg->phase_s[LOADGEN_WARMUP]),
+                  "cooldown",
+                  phase_json(&r->lg->phases[LOADGEN_COOLDOWN], r->lg->phase_s[LOADGEN_COOLDOWN])));
     json_object_set_new(doc, "slo", slo_json(r, st, achieved, error_rate, slo_passed));
     return doc;
 }
@@ -197,8 +197,7 @@ int results_prepare_dir(const char *base, char *err, size_t errlen)
     return 0;
 }
 
-int results_write_atomic(const char *path, const char *text, size_t len, char *err,
-                         size_t errlen)
+int results_write_atomic(const char *path, const char *text, size_t len, char *err, size_t errlen)
 {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
@@ -258,7 +257,7 @@ int results_write_hgrm(const char *path, const struct hist *h, char *err, size_t
 int results_write_all(const char *base, const struct results_run *r, json_t *doc, char *err,
                       size_t errlen)
 {
-    const struct lg_stats *st = &r->lg->phases[LG_MEASURED];
+    const struct loadgen_stats *st = &r->lg->phases[LOADGEN_MEASURED];
     char path[PATH_MAX];
     struct {
         const char *suffix;

@@ -16,13 +16,13 @@
 
 struct results_run {
     const char *label;
-    json_t *config;                  /* borrowed */
+    json_t *config; /* borrowed */
     const struct envinfo *env;
     const struct loadgen_result *lg;
     bool closed;
-    double intended_rate;            /* 0 in closed loop */
+    double intended_rate;                 /* 0 in closed loop */
     const char *started_at, *finished_at; /* ISO 8601 UTC */
-    const char *slo_spec;            /* NULL: no SLO */
+    const char *slo_spec;                 /* NULL: no SLO */
     const struct slo *slo;
 };
 
@@ -36,8 +36,7 @@ json_t *results_run_json(const struct results_run *r, bool *slo_passed);
 
 /* Writes text to path atomically (temporary file in the same folder, fsync, rename).
  * Returns 0, or -1 with a one-line reason in err (nothing is left behind). */
-int results_write_atomic(const char *path, const char *text, size_t len, char *err,
-                         size_t errlen);
+int results_write_atomic(const char *path, const char *text, size_t len, char *err, size_t errlen);
 
 /* Writes h as a .hgrm spectrum (milliseconds) to path, atomically. Returns 0 or -1. */
 int results_write_hgrm(const char *path, const struct hist *h, char *err, size_t errlen);

@@ -43,8 +43,9 @@ static const char *default_mix(char *buf, size_t len)
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
-        snprintf(buf, len, "%s/../%s", dirname(exe), rel);
-        if (access(buf, R_OK) == 0)
+        char joined[PATH_MAX + 32];
+        snprintf(joined, sizeof joined, "%s/../%s", dirname(exe), rel);
+        if (len >= PATH_MAX && realpath(joined, buf) && access(buf, R_OK) == 0)
             return buf;
     }
     return rel; /* fails with a clear "cannot read mix" */
@@ -63,6 +64,7 @@ static int preflight(const char *target, long timeout_ms, char *err, size_t errl
     curl_easy_setopt(c, CURLOPT_URL, target);
     curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
     CURLcode rc = curl_easy_perform(c);
@@ -84,17 +86,16 @@ static json_t *config_json(const struct run_options *o, const struct mix *m)
         json_array_append_new(headers,
                               json_stringn(o->headers[i], (size_t)(colon - o->headers[i])));
     }
-    return json_pack("{s:s, s:s, s:s, s:o, s:i, s:i, s:f, s:f, s:f, s:I, s:s, s:I, s:o, "
-                     "s:b, s:i, s:o}",
-                     "target", o->target, "mode", o->closed ? "closed" : "open", "arrival",
-                     schedule_arrival_name(o->arrival), "rate",
-                     o->closed ? json_null() : json_real(o->rate), "connections", o->connections,
-                     "threads", o->threads, "warmup_s", (double)o->warmup_ns / 1e9, "duration_s",
-                     (double)o->duration_ns / 1e9, "cooldown_s", (double)o->cooldown_ns / 1e9,
-                     "timeout_ms", (json_int_t)o->timeout_ms, "mix", mix_source(m), "seed",
-                     (json_int_t)o->seed, "slo",
-                     o->slo_spec ? json_string(o->slo_spec) : json_null(), "gzip", o->gzip,
-                     "backlog", o->backlog, "extra_headers", headers);
+    return json_pack(
+        "{s:s, s:s, s:s, s:o, s:i, s:i, s:f, s:f, s:f, s:I, s:s, s:I, s:o, "
+        "s:b, s:i, s:o}",
+        "target", o->target, "mode", o->closed ? "closed" : "open", "arrival",
+        schedule_arrival_name(o->arrival), "rate", o->closed ? json_null() : json_real(o->rate),
+        "connections", o->connections, "threads", o->threads, "warmup_s",
+        (double)o->warmup_ns / 1e9, "duration_s", (double)o->duration_ns / 1e9, "cooldown_s",
+        (double)o->cooldown_ns / 1e9, "timeout_ms", (json_int_t)o->timeout_ms, "mix", mix_source(m),
+        "seed", (json_int_t)o->seed, "slo", o->slo_spec ? json_string(o->slo_spec) : json_null(),
+        "gzip", o->gzip, "backlog", o->backlog, "extra_headers", headers);
 }
 
 static void summary_row(const char *name, const struct hist *h, int64_t errors)
@@ -111,28 +112,36 @@ static void summary_row(const char *name, const struct hist *h, int64_t errors)
 static void print_summary(const struct run_options *o, const struct loadgen_result *lg,
                           const char *base, bool slo_passed)
 {
-    const struct lg_stats *st = &lg->phases[LG_MEASURED];
-    double secs = lg->phase_s[LG_MEASURED];
+    const struct loadgen_stats *st = &lg->phases[LOADGEN_MEASURED];
+    double secs = lg->phase_s[LOADGEN_MEASURED];
     printf("\n%s%s: %s, %.1f s measured", lg->interrupted ? "PARTIAL " : "", o->target,
            o->closed ? "closed loop" : "open loop", secs);
     if (!o->closed)
         printf(", intended %.1f req/s (%s)", o->rate, schedule_arrival_name(o->arrival));
     printf(", achieved %.1f req/s\n", secs > 0 ? (double)st->responses_in_window / secs : 0.0);
-    printf("%-16s %9s %9s %9s %9s %9s %9s %9s %8s\n", "latency (ms)", "count", "mean", "p50",
-           "p90", "p99", "p99.9", "max", "errors");
-    summary_row("all (corrected)", st->latency, lg_stats_errors(st));
-    summary_row("all (service)", st->service, lg_stats_errors(st));
+    printf("%-16s %9s %9s %9s %9s %9s %9s %9s %8s\n", "latency (ms)", "count", "mean", "p50", "p90",
+           "p99", "p99.9", "max", "errors");
+    summary_row("all (corrected)", st->latency, loadgen_stats_errors(st));
+    summary_row("all (service)", st->service, loadgen_stats_errors(st));
     summary_row("send lag", st->lag, 0);
     for (int i = 0; i < MIX_NROUTES; i++)
         if (st->routes[i].sent > 0)
             summary_row(mix_route_name((enum mix_route)i), st->routes[i].latency,
                         st->routes[i].errors);
     printf("errors:");
-    for (int e = 0; e < LG_NERRORS; e++)
-        printf(" %s %lld", lg_error_name((enum lg_error)e), (long long)st->errors[e]);
+    for (int e = 0; e < LOADGEN_NERRORS; e++)
+        printf(" %s %lld", loadgen_error_name((enum loadgen_error)e), (long long)st->errors[e]);
     printf("; bytes received %lld (bodies %lld on the wire, %lld decoded)\n",
            (long long)(st->header_bytes + st->body_bytes_wire), (long long)st->body_bytes_wire,
            (long long)st->body_bytes_decoded);
+    int64_t behind = st->errors[LOADGEN_ERR_BACKLOG] + st->errors[LOADGEN_ERR_UNSENT];
+    if (behind > 0)
+        fprintf(stderr,
+                "apibench run: warning: %lld requests were never sent (backlog %lld, unsent "
+                "%lld): the generator's connections could not keep up with the schedule; "
+                "they count as errors (raise --connections, --threads or --backlog)\n",
+                (long long)behind, (long long)st->errors[LOADGEN_ERR_BACKLOG],
+                (long long)st->errors[LOADGEN_ERR_UNSENT]);
     if (o->slo_spec)
         printf("slo %s: %s\n", o->slo_spec, slo_passed ? "passed" : "BREACHED");
     printf("results: %s.json\n", base);
@@ -141,7 +150,7 @@ static void print_summary(const struct run_options *o, const struct loadgen_resu
 int run_main(int argc, char **argv)
 {
     struct run_options o;
-    char err[512];
+    char err[1024];
     int exit_code = 1;
     if (run_options_parse(argc, argv, &o, err, sizeof err) < 0) {
         fprintf(stderr, "apibench run: %s\n", err);
@@ -161,8 +170,7 @@ int run_main(int argc, char **argv)
             return 2;
         }
     } else {
-        m = mix_load(o.mix_path ? o.mix_path : default_mix(mixbuf, sizeof mixbuf), err,
-                     sizeof err);
+        m = mix_load(o.mix_path ? o.mix_path : default_mix(mixbuf, sizeof mixbuf), err, sizeof err);
         if (!m) {
             fprintf(stderr, "apibench run: %s\n", err);
             return 2;

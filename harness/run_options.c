@@ -113,10 +113,9 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
             continue;
         }
         static const char *const valued[] = {
-            "--target",     "--mix",         "--path",    "--mode",    "--rate",
-            "--arrival",    "--warmup",      "--duration", "--cooldown", "--timeout-ms",
-            "--connections", "--threads",    "--backlog", "--seed",    "--out",
-            "--label",      "--slo",         "--header"};
+            "--target",  "--mix",      "--path",     "--mode",       "--rate",        "--arrival",
+            "--warmup",  "--duration", "--cooldown", "--timeout-ms", "--connections", "--threads",
+            "--backlog", "--seed",     "--out",      "--label",      "--slo",         "--header"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known = known || strcmp(name, valued[k]) == 0;
@@ -146,8 +145,8 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
             o->rate = strtod(value, &end);
             if (end == value || *end != '\0' || !isfinite(o->rate) || !(o->rate > 0) ||
                 o->rate > 10000000) {
-                snprintf(err, errlen, "bad --rate '%s': must be a number of requests per second > 0",
-                         value);
+                snprintf(err, errlen,
+                         "bad --rate '%s': must be a number of requests per second > 0", value);
                 return -1;
             }
             o->rate_set = true;
@@ -160,8 +159,9 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
                    strcmp(name, "--cooldown") == 0) {
             int64_t ns;
             if (run_parse_duration(value, &ns) < 0) {
-                snprintf(err, errlen, "bad %s '%s': a duration from 0 to 24h, e.g. 30, 30s, 500ms, 2m",
-                         name, value);
+                snprintf(err, errlen,
+                         "bad %s '%s': a duration from 0 to 24h, e.g. 30, 30s, 500ms, 2m", name,
+                         value);
                 return -1;
             }
             if (name[2] == 'w')

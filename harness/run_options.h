@@ -26,7 +26,7 @@ struct run_options {
     int connections;
     int threads;
     uint64_t seed;
-    const char *out;   /* DIR/NAME; NULL: results/<label or run>-<UTC time> */
+    const char *out; /* DIR/NAME; NULL: results/<label or run>-<UTC time> */
     const char *label;
     const char *slo_spec;
     struct slo slo;

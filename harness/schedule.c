@@ -4,8 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-int schedule_init(struct schedule *s, enum schedule_arrival arrival, double rate,
-                  int64_t start_ns, uint64_t seed)
+int schedule_init(struct schedule *s, enum schedule_arrival arrival, double rate, int64_t start_ns,
+                  uint64_t seed)
 {
     if (!(rate > 0.0) || !isfinite(rate))
         return -1;

@@ -23,8 +23,8 @@ struct schedule {
 };
 
 /* Sets s up. rate must be > 0 (returns -1 otherwise); seed only matters for Poisson. */
-int schedule_init(struct schedule *s, enum schedule_arrival arrival, double rate,
-                  int64_t start_ns, uint64_t seed);
+int schedule_init(struct schedule *s, enum schedule_arrival arrival, double rate, int64_t start_ns,
+                  uint64_t seed);
 
 /* The intended send time (ns, same clock as start_ns) of the next request. Constant
  * arrivals are computed from the request's number (start + n / rate), so they do not

@@ -10,9 +10,9 @@ static const struct {
     const char *name;
     enum slo_metric metric;
 } metric_names[] = {
-    {"p50", SLO_P50},     {"p90", SLO_P90},       {"p99", SLO_P99},   {"p99.9", SLO_P999},
-    {"p999", SLO_P999},   {"p99.99", SLO_P9999},  {"p9999", SLO_P9999}, {"mean", SLO_MEAN},
-    {"max", SLO_MAX},     {"errors", SLO_ERRORS}, {"rate", SLO_RATE},
+    {"p50", SLO_P50},   {"p90", SLO_P90},       {"p99", SLO_P99},     {"p99.9", SLO_P999},
+    {"p999", SLO_P999}, {"p99.99", SLO_P9999},  {"p9999", SLO_P9999}, {"mean", SLO_MEAN},
+    {"max", SLO_MAX},   {"errors", SLO_ERRORS}, {"rate", SLO_RATE},
 };
 
 static int parse_term(const char *text, struct slo_term *t, char *err, size_t errlen)
@@ -46,8 +46,8 @@ static int parse_term(const char *text, struct slo_term *t, char *err, size_t er
     char *end;
     double v = strtod(p, &end);
     if (end == p || !isfinite(v) || v < 0) {
-        snprintf(err, errlen, "bad slo term '%s': expected a non-negative number after the operator",
-                 text);
+        snprintf(err, errlen,
+                 "bad slo term '%s': expected a non-negative number after the operator", text);
         return -1;
     }
     const char *unit = end;
@@ -123,8 +123,7 @@ int slo_parse(const char *spec, struct slo *out, char *err, size_t errlen)
     return 0;
 }
 
-bool slo_term_passes(const struct slo_term *term, const struct slo_observed *obs,
-                     double *observed)
+bool slo_term_passes(const struct slo_term *term, const struct slo_observed *obs, double *observed)
 {
     double v;
     if (term->metric < SLO_ERRORS)

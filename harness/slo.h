@@ -56,8 +56,7 @@ int slo_parse(const char *spec, struct slo *out, char *err, size_t errlen);
 
 /* True when obs satisfies term; *observed gets the compared value (in the term's unit:
  * ms, a fraction, or req/s). */
-bool slo_term_passes(const struct slo_term *term, const struct slo_observed *obs,
-                     double *observed);
+bool slo_term_passes(const struct slo_term *term, const struct slo_observed *obs, double *observed);
 
 /* The unit of a term's threshold and observed value: "ms", "fraction" or "req/s". */
 const char *slo_term_unit(const struct slo_term *term);

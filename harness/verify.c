@@ -108,6 +108,7 @@ int verify_fetch(const char *method, const char *url, const char *api_key, const
         headers = curl_slist_append(headers, "Content-Type: application/json");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROXY, ""); /* never through an http_proxy from the environment */
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_HTTP_CONTENT_DECODING, 0L);
@@ -329,8 +330,7 @@ static bool check_object(const json_t *v, const struct verify_shape *shape, cons
     return true;
 }
 
-bool verify_shape_check(const json_t *v, const struct verify_shape *shape, char *why,
-                        size_t whylen)
+bool verify_shape_check(const json_t *v, const struct verify_shape *shape, char *why, size_t whylen)
 {
     return check_object(v, shape, "", why, whylen);
 }
@@ -350,7 +350,8 @@ bool verify_error_body(const struct verify_response *resp, char *why, size_t why
     }
     if (!verify_shape_check(resp->json, error_shape, why, whylen))
         return false;
-    json_int_t st = json_integer_value(json_object_get(json_object_get(resp->json, "error"), "status"));
+    json_int_t st =
+        json_integer_value(json_object_get(json_object_get(resp->json, "error"), "status"));
     if (st != resp->status) {
         snprintf(why, whylen, "error.status %lld differs from HTTP status %ld", (long long)st,
                  resp->status);
@@ -361,4 +362,18 @@ bool verify_error_body(const struct verify_response *resp, char *why, size_t why
         return false;
     }
     return true;
+}
+
+int verify_timestamp_cmp(const char *a, const char *b)
+{
+    int c = strncmp(a, b, 19);
+    if (c != 0 || strlen(a) < 19 || strlen(b) < 19)
+        return c;
+    /* the fraction, padded to 6 digits */
+    char fa[7] = "000000", fb[7] = "000000";
+    for (int i = 0; i < 6 && a[19] == '.' && a[20 + i] >= '0' && a[20 + i] <= '9'; i++)
+        fa[i] = a[20 + i];
+    for (int i = 0; i < 6 && b[19] == '.' && b[20 + i] >= '0' && b[20 + i] <= '9'; i++)
+        fb[i] = b[20 + i];
+    return strcmp(fa, fb);
 }

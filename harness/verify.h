@@ -16,16 +16,16 @@ struct verify_header {
 };
 
 struct verify_response {
-    long status;            /* 0 when the transfer failed */
-    char error[256];        /* curl's reason when status is 0 */
+    long status;     /* 0 when the transfer failed */
+    char error[256]; /* curl's reason when status is 0 */
     struct verify_header headers[VERIFY_MAX_HEADERS];
     int nheaders;
-    char *raw;              /* the body as received (still gzipped if it was) */
+    char *raw; /* the body as received (still gzipped if it was) */
     size_t raw_len;
-    char *body;             /* the body after un-gzipping (== raw otherwise), NUL-terminated */
+    char *body; /* the body after un-gzipping (== raw otherwise), NUL-terminated */
     size_t body_len;
     bool gunzip_failed;
-    json_t *json;           /* body parsed, or NULL */
+    json_t *json; /* body parsed, or NULL */
 };
 
 /* One request: method "GET"/"POST", url, optional api_key (NULL: no X-API-Key header),
@@ -66,5 +66,9 @@ bool verify_shape_check(const json_t *v, const struct verify_shape *shape, char 
 /* Checks that resp is the API's error form: JSON {"error": {"status": N, "message": "..."}}
  * with N equal to the HTTP status, and the JSON headers. Returns true or false with why. */
 bool verify_error_body(const struct verify_response *resp, char *why, size_t whylen);
+
+/* Compares two API timestamps ("YYYY-MM-DDTHH:MM:SS[.ffffff]Z", the number of fraction
+ * digits varies) by time: <0, 0 or >0 like strcmp. */
+int verify_timestamp_cmp(const char *a, const char *b);
 
 #endif

@@ -17,6 +17,7 @@
 
 #define MAX_TARGETS 8
 #define MAX_SAVED 32
+#define MAX_PROBES 40
 
 static const char usage[] =
     "usage: apibench verify --target URL [--target URL2 ...] [--dataset-seed N] [--user ID]\n"
@@ -56,9 +57,11 @@ struct verify_run {
     bool writes, quiet;
     int passed, failed;
     /* the request sequence is fixed by the first target */
-    int device_id;       /* a device of --user */
-    int hidden_device;   /* a device --other-user cannot see, 0 until found */
-    char cursor[512];    /* next_cursor of the first page of 5 */
+    int device_id;              /* a device of --user */
+    int hidden_device;          /* a device --other-user cannot see, 0 until found */
+    char cursor[512];           /* next_cursor of the first page of 5 */
+    int candidates[MAX_PROBES]; /* devices on --user's headline page */
+    int ncandidates;
 };
 
 static void result(struct verify_run *v, const struct target *t, bool ok, const char *check,
@@ -88,9 +91,9 @@ static void save(struct target *t, const char *name, const struct verify_respons
     s->body[r->body_len] = '\0';
 }
 
-static int fetch(struct verify_run *v, const struct target *t, const char *method,
-                 const char *path, const char *key, const char *body, size_t body_len,
-                 bool gzip, struct verify_response *r)
+static int fetch(struct verify_run *v, const struct target *t, const char *method, const char *path,
+                 const char *key, const char *body, size_t body_len, bool gzip,
+                 struct verify_response *r)
 {
     char url[1024];
     snprintf(url, sizeof url, "%s%s", t->url, path);
@@ -124,8 +127,8 @@ static bool expect_json(struct verify_run *v, const struct target *t, const char
 
 /* A request that must be refused with status `want` and the API's JSON error form. */
 static void expect_error(struct verify_run *v, struct target *t, const char *check,
-                         const char *method, const char *path, const char *key,
-                         const char *body, size_t body_len, long want)
+                         const char *method, const char *path, const char *key, const char *body,
+                         size_t body_len, long want)
 {
     struct verify_response r;
     char why[512] = "";
@@ -146,37 +149,52 @@ static void expect_error(struct verify_run *v, struct target *t, const char *che
 
 /* ---- shapes (docs/API.md) */
 
-static const struct verify_shape reading_full[] = {
-    {"id", "int", NULL},           {"device_id", "int", NULL},
-    {"device_name", "string", NULL}, {"site_id", "int", NULL},
-    {"site_name", "string", NULL}, {"timestamp", "string", NULL},
-    {"temperature", "number|null", NULL}, {"humidity", "number|null", NULL},
-    {"battery", "number|null", NULL}, {"rssi", "int|null", NULL},
-    {NULL, NULL, NULL}};
-static const struct verify_shape reading_min[] = {
-    {"id", "int", NULL},          {"timestamp", "string", NULL},
-    {"temperature", "number|null", NULL}, {"humidity", "number|null", NULL},
-    {"battery", "number|null", NULL}, {"rssi", "int|null", NULL},
-    {NULL, NULL, NULL}};
-static const struct verify_shape latest_page[] = {
-    {"readings", "array", reading_full}, {"count", "int", NULL},
-    {"limit", "int", NULL},              {"next_cursor", "string|null", NULL},
-    {NULL, NULL, NULL}};
-static const struct verify_shape device_readings[] = {
-    {"device_id", "int", NULL}, {"hours", "int", NULL},
-    {"limit", "int", NULL},     {"count", "int", NULL},
-    {"readings", "array", reading_min}, {NULL, NULL, NULL}};
-static const struct verify_shape stats_24h[] = {
-    {"readings", "int", NULL},          {"temperature", "object|null", NULL},
-    {"humidity", "object|null", NULL},  {"battery", "object|null", NULL},
-    {NULL, NULL, NULL}};
-static const struct verify_shape device_detail[] = {
-    {"id", "int", NULL},         {"name", "string", NULL},
-    {"site_id", "int", NULL},    {"site_name", "string", NULL},
-    {"model", "string", NULL},   {"firmware", "string", NULL},
-    {"status", "string", NULL},  {"installed_at", "string", NULL},
-    {"last_seen_at", "string|null", NULL}, {"latest_reading", "object|null", NULL},
-    {"stats_24h", "object", stats_24h}, {NULL, NULL, NULL}};
+static const struct verify_shape reading_full[] = {{"id", "int", NULL},
+                                                   {"device_id", "int", NULL},
+                                                   {"device_name", "string", NULL},
+                                                   {"site_id", "int", NULL},
+                                                   {"site_name", "string", NULL},
+                                                   {"timestamp", "string", NULL},
+                                                   {"temperature", "number|null", NULL},
+                                                   {"humidity", "number|null", NULL},
+                                                   {"battery", "number|null", NULL},
+                                                   {"rssi", "int|null", NULL},
+                                                   {NULL, NULL, NULL}};
+static const struct verify_shape reading_min[] = {{"id", "int", NULL},
+                                                  {"timestamp", "string", NULL},
+                                                  {"temperature", "number|null", NULL},
+                                                  {"humidity", "number|null", NULL},
+                                                  {"battery", "number|null", NULL},
+                                                  {"rssi", "int|null", NULL},
+                                                  {NULL, NULL, NULL}};
+static const struct verify_shape latest_page[] = {{"readings", "array", reading_full},
+                                                  {"count", "int", NULL},
+                                                  {"limit", "int", NULL},
+                                                  {"next_cursor", "string|null", NULL},
+                                                  {NULL, NULL, NULL}};
+static const struct verify_shape device_readings[] = {{"device_id", "int", NULL},
+                                                      {"hours", "int", NULL},
+                                                      {"limit", "int", NULL},
+                                                      {"count", "int", NULL},
+                                                      {"readings", "array", reading_min},
+                                                      {NULL, NULL, NULL}};
+static const struct verify_shape stats_24h[] = {{"readings", "int", NULL},
+                                                {"temperature", "object|null", NULL},
+                                                {"humidity", "object|null", NULL},
+                                                {"battery", "object|null", NULL},
+                                                {NULL, NULL, NULL}};
+static const struct verify_shape device_detail[] = {{"id", "int", NULL},
+                                                    {"name", "string", NULL},
+                                                    {"site_id", "int", NULL},
+                                                    {"site_name", "string", NULL},
+                                                    {"model", "string", NULL},
+                                                    {"firmware", "string", NULL},
+                                                    {"status", "string", NULL},
+                                                    {"installed_at", "string", NULL},
+                                                    {"last_seen_at", "string|null", NULL},
+                                                    {"latest_reading", "object|null", NULL},
+                                                    {"stats_24h", "object", stats_24h},
+                                                    {NULL, NULL, NULL}};
 static const struct verify_shape ingest_reply[] = {
     {"device_id", "int", NULL}, {"inserted", "int", NULL}, {NULL, NULL, NULL}};
 static const struct verify_shape health[] = {{"status", "string", NULL}, {NULL, NULL, NULL}};
@@ -197,9 +215,8 @@ static bool page_consistent(const json_t *doc, char *why, size_t whylen)
     const json_t *r;
     json_array_foreach(readings, i, r)
     {
-        /* ISO 8601 UTC timestamps of one format compare as strings */
         const char *ts = json_string_value(json_object_get(r, "timestamp"));
-        if (prev && ts && strcmp(ts, prev) > 0) {
+        if (prev && ts && verify_timestamp_cmp(ts, prev) > 0) {
             snprintf(why, whylen, "readings[%zu] is newer than the one before (%s > %s)", i, ts,
                      prev);
             return false;
@@ -226,8 +243,19 @@ static void check_target(struct verify_run *v, struct target *t, bool first)
         result(v, t, ok, "latest: count matches, newest first", why);
         const json_t *readings = json_object_get(r.json, "readings");
         if (first && json_array_size(readings) > 0)
-            v->device_id = (int)json_integer_value(
-                json_object_get(json_array_get(readings, 0), "device_id"));
+            v->device_id =
+                (int)json_integer_value(json_object_get(json_array_get(readings, 0), "device_id"));
+        /* distinct devices of the page: candidates for another user's 403 */
+        for (size_t i = 0; first && i < json_array_size(readings) && v->ncandidates < MAX_PROBES;
+             i++) {
+            int id =
+                (int)json_integer_value(json_object_get(json_array_get(readings, i), "device_id"));
+            bool seen = false;
+            for (int j = 0; j < v->ncandidates; j++)
+                seen = seen || v->candidates[j] == id;
+            if (!seen)
+                v->candidates[v->ncandidates++] = id;
+        }
     }
     if (r.status)
         save(t, "GET /api/readings/latest?limit=100", &r);
@@ -268,8 +296,8 @@ static void check_target(struct verify_run *v, struct target *t, bool first)
             snprintf(path, sizeof path, "/api/readings/latest?limit=5&cursor=%s", escaped);
             curl_free(escaped);
             fetch(v, t, "GET", path, v->key, NULL, 0, true, &plain);
-            if (expect_json(v, t, "GET latest?limit=5&cursor=next_cursor: 200, shape", &plain,
-                            200, latest_page)) {
+            if (expect_json(v, t, "GET latest?limit=5&cursor=next_cursor: 200, shape", &plain, 200,
+                            latest_page)) {
                 const json_t *a = json_object_get(r.json, "readings");
                 const json_t *b = json_object_get(plain.json, "readings");
                 const char *last = json_string_value(
@@ -278,10 +306,12 @@ static void check_target(struct verify_run *v, struct target *t, bool first)
                     json_string_value(json_object_get(json_array_get(b, 0), "timestamp"));
                 json_int_t last_id = json_integer_value(
                     json_object_get(json_array_get(a, json_array_size(a) - 1), "id"));
-                json_int_t next_id = json_integer_value(json_object_get(json_array_get(b, 0), "id"));
-                bool ok = json_array_size(b) > 0 && last && next && strcmp(next, last) <= 0 &&
-                          next_id != last_id;
-                snprintf(why, sizeof why, "page 2 starts at %s (id %lld), page 1 ended at %s (id %lld)",
+                json_int_t next_id =
+                    json_integer_value(json_object_get(json_array_get(b, 0), "id"));
+                bool ok = json_array_size(b) > 0 && last && next &&
+                          verify_timestamp_cmp(next, last) <= 0 && next_id != last_id;
+                snprintf(why, sizeof why,
+                         "page 2 starts at %s (id %lld), page 1 ended at %s (id %lld)",
                          next ? next : "nothing", (long long)next_id, last ? last : "nothing",
                          (long long)last_id);
                 result(v, t, ok, "cursor: page 2 continues after page 1", why);
@@ -309,8 +339,7 @@ static void check_target(struct verify_run *v, struct target *t, bool first)
             ok = false;
             snprintf(why, sizeof why, "device_id is not %d", v->device_id);
         }
-        result(v, t, ok, "device readings: the device asked for, count matches, newest first",
-               why);
+        result(v, t, ok, "device readings: the device asked for, count matches, newest first", why);
     }
     if (r.status)
         save(t, path, &r);
@@ -333,8 +362,8 @@ static void check_target(struct verify_run *v, struct target *t, bool first)
     snprintf(dev_path, sizeof dev_path, "/api/devices/%d", v->device_id);
     expect_error(v, t, "limit=0 -> 400", "GET", "/api/readings/latest?limit=0", v->key, NULL, 0,
                  400);
-    expect_error(v, t, "limit=abc -> 400", "GET", "/api/readings/latest?limit=abc", v->key, NULL,
-                 0, 400);
+    expect_error(v, t, "limit=abc -> 400", "GET", "/api/readings/latest?limit=abc", v->key, NULL, 0,
+                 400);
     expect_error(v, t, "limit=100000 -> 400", "GET", "/api/readings/latest?limit=100000", v->key,
                  NULL, 0, 400);
     expect_error(v, t, "bad cursor -> 400", "GET", "/api/readings/latest?cursor=not-a-cursor",
@@ -344,8 +373,8 @@ static void check_target(struct verify_run *v, struct target *t, bool first)
     expect_error(v, t, "unknown device 999999999 -> 404", "GET", "/api/devices/999999999", v->key,
                  NULL, 0, 404);
     expect_error(v, t, "device id abc -> 400", "GET", "/api/devices/abc", v->key, NULL, 0, 400);
-    expect_error(v, t, "missing API key -> 401", "GET", "/api/readings/latest", NULL, NULL, 0,
-                 401);
+    expect_error(v, t, "device id 0 -> 400", "GET", "/api/devices/0", v->key, NULL, 0, 400);
+    expect_error(v, t, "missing API key -> 401", "GET", "/api/readings/latest", NULL, NULL, 0, 401);
     expect_error(v, t, "invalid API key -> 401", "GET", "/api/readings/latest",
                  "ak_00000000000000000000000000000000", NULL, 0, 401);
     expect_error(v, t, "unknown route -> 404", "GET", "/api/nothing-here", v->key, NULL, 0, 404);
@@ -368,29 +397,13 @@ static void check_target(struct verify_run *v, struct target *t, bool first)
         free(body);
     }
     /* someone else's device: the first target finds one the other user cannot see */
-    if (first) {
-        struct verify_response lr;
-        fetch(v, t, "GET", "/api/readings/latest?limit=500", v->key, NULL, 0, true, &lr);
-        const json_t *readings = json_object_get(lr.json, "readings");
-        int tried = 0;
-        for (size_t i = 0; i < json_array_size(readings) && tried < 40 && !v->hidden_device;
-             i++) {
-            int id = (int)json_integer_value(json_object_get(json_array_get(readings, i), "device_id"));
-            bool seen = false;
-            for (size_t j = 0; j < i; j++)
-                seen = seen || json_integer_value(json_object_get(json_array_get(readings, j),
-                                                                  "device_id")) == id;
-            if (seen)
-                continue;
-            tried++;
-            struct verify_response probe;
-            snprintf(path, sizeof path, "/api/devices/%d", id);
-            fetch(v, t, "GET", path, v->other_key, NULL, 0, false, &probe);
-            if (probe.status == 403)
-                v->hidden_device = id;
-            verify_response_free(&probe);
-        }
-        verify_response_free(&lr);
+    for (int i = 0; first && i < v->ncandidates && !v->hidden_device; i++) {
+        struct verify_response probe;
+        snprintf(path, sizeof path, "/api/devices/%d", v->candidates[i]);
+        fetch(v, t, "GET", path, v->other_key, NULL, 0, false, &probe);
+        if (probe.status == 403)
+            v->hidden_device = v->candidates[i];
+        verify_response_free(&probe);
     }
     if (v->hidden_device) {
         snprintf(path, sizeof path, "/api/devices/%d", v->hidden_device);
@@ -410,10 +423,17 @@ static void check_target(struct verify_run *v, struct target *t, bool first)
                  v->other_user);
         result(v, t, false, "someone else's device -> 403", why);
     }
+}
 
-    if (!v->writes)
+/* --writes: one ingest batch and one report per target, after every target's reads (an
+ * ingest changes the headline page, which would break the body comparison). */
+static void check_writes(struct verify_run *v, struct target *t)
+{
+    struct verify_response r;
+    char check[256], dev_readings[128];
+    if (v->device_id <= 0)
         return;
-    /* ---- writes (--writes): one ingest batch and one report */
+    snprintf(dev_readings, sizeof dev_readings, "/api/devices/%d/readings", v->device_id);
     {
         char body[512], ts[32];
         time_t now = time(NULL);
@@ -498,8 +518,8 @@ int verify_main(int argc, char **argv)
             fprintf(stderr, "apibench verify: option %s needs a value (see --help)\n", a);
             goto done;
         } else if (strcmp(a, "--target") == 0) {
-            if (v->ntargets == MAX_TARGETS || (strncmp(val, "http://", 7) != 0 &&
-                                               strncmp(val, "https://", 8) != 0)) {
+            if (v->ntargets == MAX_TARGETS ||
+                (strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0)) {
                 fprintf(stderr, "apibench verify: bad --target '%s': an http:// URL, at most %d\n",
                         val, MAX_TARGETS);
                 goto done;
@@ -561,6 +581,8 @@ int verify_main(int argc, char **argv)
     }
     if (v->ntargets > 1)
         compare_targets(v);
+    for (int i = 0; v->writes && i < v->ntargets; i++)
+        check_writes(v, &v->targets[i]);
     printf("%s: %d passed, %d failed\n", v->failed ? "FAIL" : "PASS", v->passed, v->failed);
     exit_code = v->failed ? 1 : 0;
     for (int i = 0; i < v->ntargets; i++) {

@@ -13,6 +13,7 @@
 #   DATABASE        database to use (default apibench_t_async_s10; created and seeded at
 #                   scale 10, seed 1 with the 02+ indexes when missing - takes ~1 minute)
 #   RATE (100)  DURATION (30)  WARMUP (5)  CONNECTIONS (64)  THREADS (server, 32)
+#   ROUNDS (2: 05, 06, 05, 06 ...)
 #   WORKERS (apibench-worker processes for 06-async, 2: one worker sends one e-mail at a
 #   time, so at 300 ms per message it completes at most ~3 jobs/s)
 # Ports 18681 (05-gzip), 18682 (06-async), 18691 (a private SMTP sink). Needs the private
@@ -27,6 +28,7 @@ WARMUP=${WARMUP:-5}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-32}
 WORKERS=${WORKERS:-2}
+ROUNDS=${ROUNDS:-2}
 . "$ROOT/scripts/lib.sh"
 AB_PROG=bench_async
 eval "$("$ROOT/scripts/services" env)"
@@ -73,11 +75,11 @@ start_build() { # NAME PORT
     ab_die "apibench-$1 did not start"
 }
 
-run_one() { # NAME PORT
+run_one() { # NAME PORT LABEL
     "$BUILD_DIR/apibench" run --target "http://127.0.0.1:$2" --mix "$ROOT/harness/mixes/reports.json" \
         --rate "$RATE" --connections "$CONNECTIONS" --warmup "${WARMUP}s" --duration "${DURATION}s" \
-        --timeout-ms 30000 --seed 1 --label "$1" --out "$TMP/$1" --quiet >"$TMP/$1.run.log" 2>&1 ||
-        { cat "$TMP/$1.run.log" >&2; ab_say "apibench run against $1 exited non-zero (see above)"; }
+        --timeout-ms 30000 --seed 1 --label "$3" --out "$TMP/$3" --quiet >"$TMP/$3.run.log" 2>&1 ||
+        { cat "$TMP/$3.run.log" >&2; ab_say "apibench run against $1 exited non-zero (see above)"; }
 }
 
 start_build 05-gzip 18681
@@ -88,40 +90,51 @@ for ((w = 1; w <= WORKERS; w++)); do
     PIDS+=($!)
 done
 
-ab_say "rate $RATE/s, warm-up ${WARMUP}s, ${DURATION}s measured, $CONNECTIONS connections, $THREADS server threads, $WORKERS workers, sink delay 300 ms"
-ab_say "running 05-gzip"
-run_one 05-gzip 18681
-ab_say "running 06-async"
+ab_say "rate $RATE/s, warm-up ${WARMUP}s, ${DURATION}s measured, $CONNECTIONS connections, $THREADS server threads, $WORKERS workers, sink delay 300 ms, $ROUNDS rounds"
+ab_say "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 start_jobs=$("$PSQL" -X -At "$OWNER_URL" -c "SELECT coalesce(max(id), 0) FROM reports")
-t0=$(date +%s.%N)
-run_one 06-async 18682
-# Drain: how long after the load the worker needs to finish what 06-async accepted.
-for _ in $(seq 600); do
+# Alternate the builds so that a noisy neighbour hits both alike.
+for ((round = 1; round <= ROUNDS; round++)); do
+    ab_say "round $round: 05-gzip"
+    run_one 05-gzip 18681 "05-gzip.$round"
+    ab_say "round $round: 06-async"
+    run_one 06-async 18682 "06-async.$round"
+done
+# Drain: the worker finishes what 06-async accepted.
+t0=$(date +%s)
+for _ in $(seq $((WORKERS > 0 ? 600 : 0))); do
     left=$("$PSQL" -X -At "$OWNER_URL" -c "SELECT count(*) FROM reports WHERE id > $start_jobs AND status IN ('queued', 'running')")
     [ "$left" -eq 0 ] && break
     sleep 0.5
 done
-t1=$(date +%s.%N)
+drain=$(($(date +%s) - t0))
 
-row() { # NAME FILE
+row() { # LABEL FILE
     jq -r --arg n "$1" '[$n, .intended_rate, .achieved_rate,
         (.routes.latest.latency.p50_ms), (.routes.latest.latency.p99_ms), (.routes.latest.latency.max_ms),
         (.routes.report.latency.p50_ms // "-"), (.routes.report.latency.p99_ms // "-"),
         .errors.total] | @tsv' "$2"
 }
 echo
-printf '%-9s %6s %8s %12s %12s %12s %12s %12s %6s\n' build rate achieved \
+printf '%-11s %6s %8s %12s %12s %12s %12s %12s %6s\n' run rate achieved \
     latest_p50 latest_p99 latest_max report_p50 report_p99 errors
-for b in 05-gzip 06-async; do
-    [ -f "$TMP/$b.json" ] || { echo "$b: no result"; continue; }
-    row "$b" "$TMP/$b.json" | awk -F'\t' '{ printf "%-9s %6.0f %8.1f %10.2fms %10.2fms %10.2fms %10sms %10sms %6d\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }'
+for ((round = 1; round <= ROUNDS; round++)); do
+    for b in 05-gzip 06-async; do
+        f="$TMP/$b.$round.json"
+        [ -f "$f" ] || { echo "$b.$round: no result"; continue; }
+        row "$b.$round" "$f" | awk -F'\t' '{ printf "%-11s %6.0f %8.1f %10.2fms %10.2fms %10.2fms %10.2fms %10.2fms %6d\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }'
+    done
 done
 echo
-"$PSQL" -X -At -F' ' "$OWNER_URL" -c "SELECT 'jobs accepted by 06-async:', count(*), 'done:', count(*) FILTER (WHERE status = 'done'),
-    'failed:', count(*) FILTER (WHERE status = 'failed'), 'attempts>1:', count(*) FILTER (WHERE attempts > 1),
-    'enqueue->done p50:', round((percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)) * 1000)::numeric, 1), 'ms',
-    'p99:', round((percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)) * 1000)::numeric, 1), 'ms'
+# Inline rows get started_at in the INSERT (= created_at); queued rows when a worker starts.
+"$PSQL" -X -At -F' ' "$OWNER_URL" -c "SELECT 'inline (05-gzip) reports:', count(*) FILTER (WHERE started_at = created_at),
+    '06-async jobs:', count(*) FILTER (WHERE started_at IS DISTINCT FROM created_at),
+    'done:', count(*) FILTER (WHERE started_at IS DISTINCT FROM created_at AND status = 'done'),
+    'failed (all):', count(*) FILTER (WHERE status = 'failed'), 'attempts>1:', count(*) FILTER (WHERE attempts > 1)
     FROM reports WHERE id > $start_jobs"
-printf 'worker drained %.1f s after the 06-async run started (run itself %d s)\n' \
-    "$(echo "$t1 - $t0" | bc)" "$((WARMUP + DURATION))"
+"$PSQL" -X -At -F' ' "$OWNER_URL" -c "SELECT '06-async enqueue->done p50:',
+    round((percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)) * 1000)::numeric), 'ms p99:',
+    round((percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)) * 1000)::numeric), 'ms'
+    FROM reports WHERE id > $start_jobs AND started_at > created_at AND status = 'done'"
+echo "worker drain after the last run: ${drain}s; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'sink: %s\n' "$(/usr/bin/python3 "$ROOT/scripts/smtp_sink.py" count --log "$TMP/sink.log")"

@@ -1,10 +1,10 @@
 # plot_compare.gp - two runs' progressions in one chart (mean and p99 per build, log
-# scale). Needs: outdir, name_a, name_b. Reads outdir/plots/compare_progression.dat
+# scale). Needs: outdir, name_a, name_b, nbuilds. Reads outdir/plots/compare_progression.dat
 # (i build meanA p99A meanB p99B).
 load dir."/plot_common.gp"
 dat = outdir."/plots/compare_progression.dat"
 set logscale y
-set xrange [-0.5:5.5]
+set xrange [-0.5:nbuilds - 0.5]
 set ylabel "response time (ms, log scale)"
 set title "Response time by build: ".name_a." (A) vs ".name_b." (B)"
 do for [fmt in "png svg"] {

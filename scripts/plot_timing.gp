@@ -24,6 +24,6 @@ do for [fmt in "png svg"] {
          dat using (pct(4)) title "cache" lc rgb "#1b9e77", \
          dat using (pct(5)) title "render" lc rgb "#7570b3", \
          dat using (pct(6)) title "encode" lc rgb "#e6ab02", \
-         dat using 1:(106):(valid(3) ? sprintf("%.3g ms", @tot) : "n/a") with labels notitle
+         dat using 1:(106):(valid(3) ? sprintf("%.4g ms", @tot) : "n/a") with labels notitle
     set output
 }

@@ -90,7 +90,11 @@ static int inline_submit(struct jobs *j, struct reqctx *ctx, const struct caller
     const char *p_ins[] = {uid, req->kind, target, hours, req->email};
     ins = db_query(c, &st_insert, p_ins);
     if (!db_ok(ins) || PQntuples(ins) != 1) {
-        apierr_set(err, 503, "cannot record report: database unavailable");
+        if (ins && !c->broken)
+            apierr_set(err, 500, "cannot record report: %.*s",
+                       (int)strcspn(PQresultErrorMessage(ins), "\n"), PQresultErrorMessage(ins));
+        else
+            apierr_set(err, 503, "cannot record report: database unavailable");
         goto out;
     }
     const char *id = PQgetvalue(ins, 0, 0);

@@ -202,8 +202,16 @@ static int queue_submit(struct jobs *j, struct reqctx *ctx, const struct caller 
     const char *params[] = {uid, req->kind, target, hours, req->email};
     PGresult *r = db_query(c, &st_enqueue, params);
     if (!db_ok(r) || PQntuples(r) != 1) {
+        /* A statement error (e.g. sql/async.sql not applied: no outbox table) is a 500 that
+         * says so; a lost connection is a 503. */
+        const char *msg = r ? PQresultErrorMessage(r) : "";
+        int n = (int)strcspn(msg, "\n");
+        if (r && !c->broken)
+            apierr_set(err, 500, "cannot queue report: %.*s", n > 180 ? 180 : n, msg);
+        else
+            apierr_set(err, 503, "cannot queue report: database unavailable");
         PQclear(r);
-        return apierr_set(err, 503, "cannot queue report: database unavailable");
+        return -1;
     }
     long long id = atoll(PQgetvalue(r, 0, 0));
     /* Committed: from here on the job is accepted, whatever Redis does. */

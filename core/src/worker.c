@@ -276,6 +276,7 @@ struct worker {
     int backoff_round;
     long long next_reclaim_ms, next_relay_ms, next_rollup_ms;
     long long outbox_left;
+    char recover_from[64]; /* WS_RECOVER's cursor through this consumer's pending list */
 };
 
 static long long now_ms(void)
@@ -316,12 +317,24 @@ static void count(struct worker *w, const char *field, long long by)
     jobstream_count(w->rc, &w->names, field, by);
 }
 
-/* XACK and XDEL in one round trip: the job is finished (or dead-lettered). */
-static void ack(struct worker *w, const char *entry_id)
+/* XACK, XDEL and the counters that go with them (field1, field2; NULL for none) in one
+ * MULTI/EXEC: a crash cannot acknowledge a job without counting it, or the reverse. */
+static void ack(struct worker *w, const char *entry_id, const char *field1, const char *field2)
 {
+    int n = 4;
+    redisAppendCommand(w->rc, "MULTI");
     redisAppendCommand(w->rc, "XACK %s %s %s", w->names.stream, w->names.group, entry_id);
     redisAppendCommand(w->rc, "XDEL %s %s", w->names.stream, entry_id);
-    for (int i = 0; i < 2; i++) {
+    if (field1) {
+        redisAppendCommand(w->rc, "HINCRBY %s %s 1", w->names.stats, field1);
+        n++;
+    }
+    if (field2) {
+        redisAppendCommand(w->rc, "HINCRBY %s %s 1", w->names.stats, field2);
+        n++;
+    }
+    redisAppendCommand(w->rc, "EXEC");
+    for (int i = 0; i < n; i++) {
         redisReply *r = NULL;
         if (redisGetReply(w->rc, (void **)&r) != REDIS_OK)
             return;
@@ -359,6 +372,7 @@ static void dead_letter(struct worker *w, const char *entry_id, const char *id, 
     snprintf(nbuf, sizeof(nbuf), "%lld", n);
     char error[512] = "no valid report id in the entry";
     if (worker_parse_report_id(id) > 0) {
+        snprintf(error, sizeof(error), "report %s does not exist", id);
         const char *params[] = {id, nbuf};
         PGresult *r = db_query(w->db, &st_dead, params);
         if (!r)
@@ -372,8 +386,7 @@ static void dead_letter(struct worker *w, const char *entry_id, const char *id, 
     if (!x)
         return;
     freeReplyObject(x);
-    ack(w, entry_id);
-    count(w, "dead_lettered", 1);
+    ack(w, entry_id, "dead_lettered", NULL);
     logf_(w, "job %s dead-lettered after %lld deliveries", id, n);
 }
 
@@ -443,8 +456,7 @@ static int handle_entry(struct worker *w, const char *entry_id, const char *repo
     switch (worker_classify_claim(claimed, status)) {
     case WC_SKIP:
         /* Delivered again after it was finished (crash before XACK, or relayed twice). */
-        ack(w, entry_id);
-        count(w, "duplicate_skipped", 1);
+        ack(w, entry_id, "duplicate_skipped", NULL);
         logf_(w, "job %s already %s: acknowledged without side effects", id, status);
         goto out;
     case WC_FAIL:
@@ -487,10 +499,7 @@ static int handle_entry(struct worker *w, const char *entry_id, const char *repo
         goto out;
     }
     int attempts = atoi(PQgetvalue(done, 0, 0));
-    ack(w, entry_id);
-    count(w, "completed", 1);
-    if (attempts > 1)
-        count(w, "redelivered_completed", 1);
+    ack(w, entry_id, "completed", attempts > 1 ? "redelivered_completed" : NULL);
     logf_(w, "job %s done (delivery %lld, attempt %d, mails_sent %s, %lld ms)", id, n, attempts,
           PQgetvalue(done, 0, 1), now_ms() - t0);
     goto out;
@@ -506,9 +515,10 @@ out:
     return rc;
 }
 
-/* Handles every entry of an XREADGROUP/XAUTOCLAIM entry array. Sets *handled. Returns -1
- * when a connection broke. */
-static int handle_entries(struct worker *w, const redisReply *entries, int *handled)
+/* Handles every entry of an XREADGROUP/XAUTOCLAIM entry array. Sets *handled and copies
+ * the last entry id into last (when not NULL). Returns -1 when a connection broke. */
+static int handle_entries(struct worker *w, const redisReply *entries, int *handled,
+                          char *last, size_t lastlen)
 {
     *handled = 0;
     if (!entries || entries->type != REDIS_REPLY_ARRAY)
@@ -519,6 +529,8 @@ static int handle_entries(struct worker *w, const redisReply *entries, int *hand
             continue;
         const char *entry_id = e->element[0]->str;
         const redisReply *fields = e->element[1];
+        if (last)
+            snprintf(last, lastlen, "%s", entry_id);
         const char *report = NULL;
         if (fields->type == REDIS_REPLY_ARRAY) {
             for (size_t k = 0; k + 1 < fields->elements; k += 2)
@@ -526,7 +538,8 @@ static int handle_entries(struct worker *w, const redisReply *entries, int *hand
                     report = fields->element[k + 1]->str;
         } else {
             /* A pending entry deleted from the stream: nothing left to do. */
-            ack(w, entry_id);
+            ack(w, entry_id, NULL, NULL);
+            (*handled)++;
             continue;
         }
         if (handle_entry(w, entry_id, report) != 0)
@@ -538,9 +551,12 @@ static int handle_entries(struct worker *w, const redisReply *entries, int *hand
     return 0;
 }
 
-/* XREADGROUP ... STREAMS <stream> <from>; from "0" = own pending, ">" = new. */
+/* XREADGROUP ... STREAMS <stream> <from>; from = an id: this consumer's pending entries
+ * after it (the cursor moves on, so that an entry whose attempt failed is not re-read at
+ * once: XAUTOCLAIM retries it after claim_idle_ms); ">" = new entries. */
 static enum worker_event read_group(struct worker *w, const char *from, int block_ms)
 {
+    bool history = strcmp(from, ">") != 0;
     redisReply *r;
     if (block_ms > 0)
         r = redisCommand(w->rc, "XREADGROUP GROUP %s %s COUNT 10 BLOCK %d STREAMS %s %s",
@@ -559,7 +575,8 @@ static enum worker_event read_group(struct worker *w, const char *from, int bloc
     int handled = 0, rc = 0;
     if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
         r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2)
-        rc = handle_entries(w, r->element[0]->element[1], &handled);
+        rc = handle_entries(w, r->element[0]->element[1], &handled,
+                            history ? w->recover_from : NULL, sizeof(w->recover_from));
     freeReplyObject(r);
     if (rc != 0)
         return WE_ERROR;
@@ -588,7 +605,7 @@ static int reclaim(struct worker *w)
             count(w, "reclaimed", (long long)claimed);
             logf_(w, "reclaimed %zu idle entries", claimed);
         }
-        int rc = handle_entries(w, r->element[1], &handled);
+        int rc = handle_entries(w, r->element[1], &handled, NULL, 0);
         freeReplyObject(r);
         if (rc != 0)
             return -1;
@@ -717,6 +734,7 @@ int worker_run(const struct worker_config *cfg, volatile sig_atomic_t *stop)
             e = step_connect(&w);
             break;
         case WS_SETUP:
+            snprintf(w.recover_from, sizeof(w.recover_from), "0");
             /* The group starts at 0, not $: jobs added before any worker ran are kept. */
             e = jobstream_create_group(w.rc, &w.names, err, sizeof(err)) == 0 ? WE_OK : WE_ERROR;
             if (e == WE_ERROR)
@@ -727,7 +745,7 @@ int worker_run(const struct worker_config *cfg, volatile sig_atomic_t *stop)
         case WS_RECOVER:
             /* Entries delivered to this consumer name and never acknowledged (a previous
              * run with the same --consumer crashed): handle them before new work. */
-            e = read_group(&w, "0", 0);
+            e = read_group(&w, w.recover_from, 0);
             break;
         case WS_HOUSEKEEP:
             e = housekeep(&w);

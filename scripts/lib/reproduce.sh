@@ -20,19 +20,31 @@ rp_defaults() {
     PGB_PORT=56432
     # pids this run started (stopped on exit and on Ctrl-C)
     STARTED_PIDS=()
-    STARTED_SERVICES=0
     PARTIAL=0
 }
 
-# rp_phases - phase lengths for the chosen mode (seconds).
+# rp_phases - phase lengths for the chosen mode (seconds). The measured phase lasts
+# PHASE_S, longer when needed for MIN_REQUESTS at the common rate, up to PHASE_MAX_S
+# (rp_phase_for_rate).
 rp_phases() {
     if [ "$opt_quick" -eq 1 ]; then
-        WARMUP_S=2 PHASE_S=5 CAL_STEP_S=4 SWEEP_STEP_S=3 SWEEP_MAX_STEPS=3 SWEEP_FACTOR=4
-        CAL_START=1 CAL_FACTOR=2 CAL_MAX_STEPS=5 TIMING_SAMPLES=10
+        WARMUP_S=2 PHASE_S=5 PHASE_MAX_S=8 MIN_REQUESTS=8
+        CAL_STEP_S=3 SWEEP_STEP_S=2 SWEEP_MAX_STEPS=3 SWEEP_FACTOR=4
+        SWEEP_START=4
+        CAL_START=1 CAL_FACTOR=2 CAL_MAX_STEPS=5 TIMING_SAMPLES=6 TIMING_BUDGET_S=4
     else
-        WARMUP_S=10 PHASE_S=30 CAL_STEP_S=15 SWEEP_STEP_S=8 SWEEP_MAX_STEPS=7 SWEEP_FACTOR=3
-        CAL_START=0.25 CAL_FACTOR=2 CAL_MAX_STEPS=6 TIMING_SAMPLES=20
+        WARMUP_S=10 PHASE_S=30 PHASE_MAX_S=90 MIN_REQUESTS=20
+        CAL_STEP_S=20 SWEEP_STEP_S=8 SWEEP_MAX_STEPS=7 SWEEP_FACTOR=3
+        SWEEP_START=1
+        CAL_START=0.2 CAL_FACTOR=1.5 CAL_MAX_STEPS=6 TIMING_SAMPLES=10 TIMING_BUDGET_S=15
     fi
+}
+
+# rp_phase_for_rate RATE - sets PHASE_S so that the measured phase holds MIN_REQUESTS at
+# RATE (the baseline's rate is a fraction of a request per second), within PHASE_MAX_S.
+rp_phase_for_rate() {
+    PHASE_S=$(awk -v r="$1" -v p="$PHASE_S" -v n="$MIN_REQUESTS" -v m="$PHASE_MAX_S" \
+        'BEGIN { need = n / r; if (need > p) p = (need > m ? m : int(need + 0.999)); print p }')
 }
 
 # ---------------------------------------------------------------- small helpers
@@ -99,14 +111,16 @@ rp_json() {
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print("" if v is None else v)' "$1" "$2" 2>/dev/null
 }
 
-# rp_holds FILE BOUND_MS - true when the run in FILE held: achieved >= 95% of offered, p99
-# under BOUND_MS, under 1% errors, not partial (the same test as `apibench report`).
+# rp_holds FILE BOUND_MS - true when the run in FILE held: >= 95% of the offered requests
+# sent and >= 95% of those completed, p99 under BOUND_MS, under 1% errors, not partial
+# (report_step_holds in harness/report_summary.c, the same test).
 rp_holds() {
     python3 - "$1" "$2" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
-ok = (d.get("intended_rate", 0) > 0 and d.get("completed", 0) > 0
-      and d.get("achieved_rate", 0) >= 0.95 * d["intended_rate"]
+offered, sent, done = d.get("intended_rate", 0), d.get("sent", 0), d.get("completed", 0)
+ok = (offered > 0 and sent > 0 and done >= 0.95 * sent
+      and sent >= 0.95 * offered * d.get("measured_s", 0) - 1
       and (d.get("latency") or {}).get("p99_ms", 1e18) < float(sys.argv[2])
       and d.get("error_rate", 1) < 0.01 and not d.get("partial", False))
 sys.exit(0 if ok else 1)
@@ -127,16 +141,19 @@ rp_proc_ticks() {
 # rp_postgres_ticks - CPU ticks of the private postgres: every live process of it plus the
 # exited backends (the postmaster's cutime+cstime). Empty when postgres is not ours.
 rp_postgres_ticks() {
-    local pidfile pm total=0 p ppid
+    local pidfile pm total=0
+    case "${DATABASE_URL:-}" in
+        *@127.0.0.1:"$APIBENCH_PG_PORT"/*|*@localhost:"$APIBENCH_PG_PORT"/*) ;;
+        *) return 0 ;;  # not the private instance: its processes are not ours to read
+    esac
     pidfile=$(ab_state_dir)/postgres/data/postmaster.pid
     pm=$(ab_read_pid "$pidfile")
     [ -n "$pm" ] && [ -d "/proc/$pm" ] || return 0
     total=$(rp_proc_ticks "$pm" 1)
-    for p in /proc/[0-9]*; do
-        ppid=$(awk '{ sub(/^.*\) /, ""); print $2 }' "$p/stat" 2>/dev/null) || continue
-        [ "$ppid" = "$pm" ] && total=$((total + $(rp_proc_ticks "${p#/proc/}")))
-    done
-    echo "$total"
+    # one pass over every process: add utime+stime of the postmaster's children
+    cat /proc/[0-9]*/stat 2>/dev/null |
+        awk -v pm="$pm" -v t="$total" '{ sub(/^.*\) /, ""); if ($2 == pm) t += $12 + $13 }
+                                       END { print t }' 
 }
 
 # rp_snapshot SNAP PROM - writes PROM (every instance's /metrics, concatenated) and the
@@ -157,15 +174,16 @@ rp_snapshot() {
         echo "cores=$(nproc)"
         [ ${#SERVER_PIDS[@]} -gt 0 ] && echo "server_ticks=$ticks"
         [ -n "$wticks" ] && echo "worker_ticks=$wticks"
-        echo "pg_ticks=$(rp_postgres_ticks)"
+        p=$(rp_postgres_ticks)
+        [ -n "$p" ] && echo "pg_ticks=$p"
         awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; total = busy + $5 + $6;
                        print "machine_busy_ticks=" busy; print "machine_total_ticks=" total }' /proc/stat
         # statements of the servers' role, without the snapshot's own queries
-        rp_psql "$DATABASE_URL" -c "SELECT 'pgss_calls=' || coalesce(sum(s.calls), 0)
+        [ -n "${DATABASE_URL:-}" ] && rp_psql "$DATABASE_URL" -c "SELECT 'pgss_calls=' || coalesce(sum(s.calls), 0)
             FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
             WHERE r.rolname = '$APP_ROLE' AND s.query NOT ILIKE '%pg_stat%'
               AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())" 2>/dev/null || true
-        rp_psql "$DATABASE_URL" -c "SELECT 'pg_xact_commit=' || xact_commit, 'pg_xact_rollback=' || xact_rollback,
+        [ -n "${DATABASE_URL:-}" ] && rp_psql "$DATABASE_URL" -c "SELECT 'pg_xact_commit=' || xact_commit, 'pg_xact_rollback=' || xact_rollback,
                    'pg_blks_read=' || blks_read, 'pg_blks_hit=' || blks_hit,
                    'pg_tup_returned=' || tup_returned, 'pg_tup_fetched=' || tup_fetched
             FROM pg_stat_database WHERE datname = current_database()" -F $'\n' 2>/dev/null || true
@@ -481,8 +499,9 @@ rp_calibrate() {
     COMMON_RATE=$held
 }
 
-# rp_sweep NAME DIR - rates from the common rate up (x SWEEP_FACTOR) until a step breaks
-# the SLO, at most SWEEP_MAX_STEPS steps. The measured phase counts as the first step.
+# rp_sweep NAME DIR - rates from the common rate up (x SWEEP_FACTOR, starting at least at
+# SWEEP_START req/s) until a step breaks the SLO, at most SWEEP_MAX_STEPS steps. The
+# measured phase counts as the first step.
 rp_sweep() {
     local name=$1 dir=$2/sweep rate i out
     mkdir -p "$dir"
@@ -493,28 +512,31 @@ rp_sweep() {
     fi
     rate=$COMMON_RATE
     for ((i = 0; i < SWEEP_MAX_STEPS; i++)); do
-        rate=$(awk -v r="$rate" -v f="$SWEEP_FACTOR" 'BEGIN { print r * f }')
+        rate=$(awk -v r="$rate" -v f="$SWEEP_FACTOR" -v s="$SWEEP_START" 'BEGIN { r *= f; print (r < s ? s : r) }')
         out=$dir/rate-$(printf '%010.3f' "$rate")
         rp_load "$out" "$rate" "$SWEEP_STEP_S" >/dev/null 2>&1 || true
         rp_servers_alive || { echo "failed: died during the capacity sweep at $rate req/s" >"$2/status"; return 1; }
         if [ -f "$out.json" ] && rp_holds "$out.json" "$SLO_P99_MS"; then
             rp_log "$name: sweep $rate req/s holds"
         else
-            rp_log "$name: sweep $rate req/s breaks the SLO (p99 < $SLO_P99_MS ms, errors < 1%, achieved >= 95%)"
+            rp_log "$name: sweep $rate req/s breaks the SLO (p99 < $SLO_P99_MS ms, errors < 1%, >= 95% of offered served)"
             break
         fi
     done
 }
 
 # rp_timing_sample DIR - the Server-Timing header of TIMING_SAMPLES sequential headline
-# requests (gzip accepted, as the mix's clients do) into DIR/timing.txt.
+# requests (gzip accepted, as the mix's clients do) into DIR/timing.txt; at least 3, and no
+# more once TIMING_BUDGET_S has passed (the baseline takes seconds per request).
 # The snapshots around it (sample.before, sample.after) give queries per headline request.
 rp_timing_sample() {
     local dir=$1 i
     : >"$dir/timing.txt"
     [ -n "${API_KEY:-}" ] || return 0
     rp_snapshot "$dir/sample.before" "$dir/sample.before.prom"
+    local t_end=$(($(date +%s) + TIMING_BUDGET_S))
     for ((i = 0; i < TIMING_SAMPLES; i++)); do
+        [ "$i" -ge 3 ] && [ "$(date +%s)" -ge "$t_end" ] && break
         curl -sS -o /dev/null -D - --max-time 30 -H "X-API-Key: $API_KEY" \
             -H 'Accept-Encoding: gzip' "${TARGETS[0]}/api/readings/latest?limit=100" 2>/dev/null |
             tr -d '\r' | awk 'tolower($1) == "server-timing:" { sub(/^[^:]*: */, ""); print }' >>"$dir/timing.txt"
@@ -538,13 +560,33 @@ rp_jobs_latency() {
 
 # ---------------------------------------------------------------- plans
 
-# The article's two headline queries on this schema (docs: sql/queries when present).
-RP_NAIVE_SQL="SELECT * FROM devices d JOIN readings r ON d.id = r.device_id
-WHERE d.status = 'active' ORDER BY r.timestamp DESC LIMIT 100"
-RP_OPTIMISED_SQL="SELECT d.id, d.name, d.status, r.temperature, r.timestamp
+# rp_sql_file FILE - the statement of an .sql file without its comments and final ";".
+rp_sql_file() {
+    sed -e 's/--.*$//' "$1" | tr '\n' ' ' | sed -e 's/ *; *$//' -e 's/  */ /g'
+}
+
+# The article's two headline queries on this schema (sql/queries/article_*.sql).
+RP_NAIVE_SQL=$(rp_sql_file "$APIBENCH_ROOT/sql/queries/article_before.sql" 2>/dev/null) ||
+    RP_NAIVE_SQL="SELECT * FROM devices d JOIN readings r ON d.id = r.device_id
+WHERE d.status = 'active' ORDER BY r.\"timestamp\" DESC LIMIT 100"
+RP_OPTIMISED_SQL=$(rp_sql_file "$APIBENCH_ROOT/sql/queries/article_after.sql" 2>/dev/null) ||
+    RP_OPTIMISED_SQL="SELECT d.id, d.name, d.status, r.temperature, r.\"timestamp\"
 FROM devices d INNER JOIN readings r ON d.id = r.device_id
-WHERE d.status = 'active' AND r.timestamp > NOW() - INTERVAL '1 day'
-ORDER BY r.timestamp DESC LIMIT 100"
+WHERE d.status = 'active' AND r.\"timestamp\" > NOW() - INTERVAL '1 day'
+ORDER BY r.\"timestamp\" DESC LIMIT 100"
+
+# The builds' own first-page headline queries, as the servers send them (copied from
+# core/src/queries_naive.c statement 5 and queries_optimised.c latest_first; the C files
+# are what runs), with $1 = the sites of user 1 (SITES) and a page of 100.
+RP_NAIVE_PAGE_SQL='SELECT * FROM devices d JOIN readings r ON d.id = r.device_id
+WHERE d.status = '"'active'"' AND d.site_id = ANY(:SITES::int[])
+ORDER BY r."timestamp" DESC, r.id DESC LIMIT 100 OFFSET 0'
+RP_OPTIMISED_PAGE_SQL='SELECT r.id, d.id, d.name, d.site_id, s.name, r."timestamp", r.temperature,
+r.humidity, r.battery, r.rssi
+FROM devices d JOIN readings r ON r.device_id = d.id JOIN sites s ON s.id = d.site_id
+WHERE d.status = '"'active'"' AND d.site_id = ANY(:SITES::int[])
+AND r."timestamp" > now() - interval '"'1 day'"'
+ORDER BY r."timestamp" DESC, r.id DESC LIMIT 100'
 
 # rp_explain FILE SQL LABEL - EXPLAIN (ANALYZE, BUFFERS) of SQL into FILE, with a header
 # naming the index state.
@@ -559,12 +601,20 @@ rp_explain() {
     } >"$file" 2>&1
 }
 
-# rp_headline_sql NAME - the headline SQL of build NAME's query set.
-rp_headline_sql() {
-    case "$1" in
-        01-*) echo "$RP_NAIVE_SQL" ;;
-        *) echo "$RP_OPTIMISED_SQL" ;;
+# rp_build_plans NAME FILE - for build NAME (its index state is in place): EXPLAIN of its
+# own first-page headline query, then of the article's query of its step, into FILE.
+rp_build_plans() {
+    local name=$1 file=$2 sites own article
+    sites=$(rp_psql "$DATABASE_URL" -c "SELECT quote_literal(coalesce(array_agg(site_id ORDER BY site_id), '{}'))
+        FROM user_sites WHERE user_id = 1") || return 1
+    case "$name" in
+        01-*) own=$RP_NAIVE_PAGE_SQL article=$RP_NAIVE_SQL ;;
+        *) own=$RP_OPTIMISED_PAGE_SQL article=$RP_OPTIMISED_SQL ;;
     esac
+    own=${own//:SITES/$sites}
+    rp_explain "$file" "$own" "$name: its own headline query (first page, user 1's sites)"
+    rp_explain "$file.article" "$article" "$name: the article's query of this step"
+    cat "$file.article" >>"$file" && rm -f "$file.article"
 }
 
 # rp_extra_plans - the article's optimised query with only its two composite indexes, and

@@ -13,6 +13,7 @@ on_exit "rm -rf '$API_TMP'"
 api_setup() {
     apibench_env
     fresh_db "$1" >/dev/null
+    on_exit "drop_db $1"
     require_bin apibench >/dev/null
     "$BUILD_DIR/apibench" seed --scale 1 --seed "$API_SEED" --database-url "$T_DATABASE_URL" \
         --quiet >"$API_TMP/seed.log" 2>&1 || { cat "$API_TMP/seed.log"; fail "seed failed"; }

@@ -1,8 +1,11 @@
 /* delay_server.c - a tiny HTTP server for the load harness's tests: every request is
- * answered after a fixed delay, by a fixed number of worker threads that each handle one
- * request at a time, so capacity is threads / delay and a higher offered rate queues.
+ * answered after a fixed delay, by at most N requests at a time (N worker slots, taken in
+ * turn whatever connection a request came on), so capacity is N / delay and a higher
+ * offered rate queues in the server.
  *
  *   apibench-delay-server --port P [--delay-ms D] [--threads N] [--body-bytes B]
+ *
+ * --threads N is the number of worker slots (default 2).
  *
  * GET /anything answers 200 with a JSON body of about B bytes; "?delay_ms=X" overrides
  * the delay for that request (for timeout tests); "/status/NNN" answers with status NNN.
@@ -10,6 +13,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop;
+static sem_t workers; /* free worker slots */
 static long default_delay_ms = 10;
 static char *body;
 static size_t body_len;
@@ -36,8 +41,8 @@ static void sleep_ms(long ms)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **state)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **state)
 {
     (void)cls;
     (void)method;
@@ -62,8 +67,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         status = (unsigned)strtoul(url + 8, NULL, 10);
     if (status < 100 || status > 599)
         status = MHD_HTTP_OK;
-    if (delay > 0)
-        sleep_ms(delay); /* blocks this worker thread: that is the point */
+    if (delay > 0) {
+        /* hold one of the N slots for the delay: requests beyond N wait here */
+        while (sem_wait(&workers) < 0)
+            ;
+        sleep_ms(delay);
+        sem_post(&workers);
+    }
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(body_len, body, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(resp, "Content-Type", "application/json");
@@ -108,11 +118,13 @@ int main(int argc, char **argv)
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (sem_init(&workers, 0, (unsigned)threads) < 0)
+        return 1;
+    /* a thread per connection, so that waiting for a slot never blocks other connections */
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)port, NULL, NULL, on_request,
-        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT,
-        1000u, MHD_OPTION_END);
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, (uint16_t)port, NULL, NULL,
+        on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "delay_server: cannot listen on 127.0.0.1:%ld\n", port);
         return 1;

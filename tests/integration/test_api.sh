@@ -2,11 +2,32 @@
 # test_api.sh - every endpoint of every build (01-05) on a seeded scale-1 database: the
 # happy paths, every kind of bad input (each a 4xx with a JSON error), auth (401/403/404),
 # ingest invalidating the cache across instances, reports and jobs, and PostgreSQL being
-# unreachable (503 with Retry-After, then served again once the URL is right: recovery is
-# shown by a second server on the same port range, see the note at the end).
-# Database apibench_t_api, ports 18311-18319.
+# unreachable (503 with Retry-After), and recovery without a restart once PostgreSQL is
+# reachable again (through a TCP proxy that the test stops and restarts).
+# Redis unreachable: 03 and 05 serve from PostgreSQL and count L2 errors.
+# 02 and 05 refuse to start without their indexes.
+# Databases apibench_t_api and apibench_t_api_noidx, ports 18311-18322, 18398 (the proxy), 18399.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/api_common.sh"
+
+# ---- 02 on refuse to start without their indexes (a database seeded, no indexes yet)
+apibench_env
+fresh_db apibench_t_api_noidx >/dev/null
+on_exit "drop_db apibench_t_api_noidx"
+"$BUILD_DIR/apibench" seed --scale 1 --seed "$API_SEED" --database-url "$T_DATABASE_URL" \
+    --quiet >/dev/null 2>&1 || fail "seed of apibench_t_api_noidx failed"
+for build in 02-indexes 05-gzip; do
+    rc=0
+    out=$(timeout 20 "$(require_bin "apibench-$build")" --port 18399 --database-url "$T_APP_DATABASE_URL" \
+        --redis-url "$REDIS_URL" 2>&1) || rc=$?
+    check '[ "$rc" = 1 ]' "$build without indexes exits 1 (got $rc: $out)"
+    check 'grep -q "missing index devices_status_id_idx.*sql/indexes_article.sql" <<<"$out"' \
+        "$build names the missing index and its file ($out)"
+done
+"$PSQL" -X -q "$T_DATABASE_URL" -f "$SOURCE_DIR/sql/indexes_article.sql" >/dev/null
+out=$(timeout 20 "$(require_bin apibench-02-indexes)" --port 18399 --database-url "$T_APP_DATABASE_URL" 2>&1) || true
+check 'grep -q "missing index readings_timestamp_idx.*sql/index_headline.sql" <<<"$out"' \
+    "02 names the headline index once the article's are there ($out)"
 
 api_setup apibench_t_api
 ADMIN=${KEY[1]} AUDITOR=${KEY[5]}
@@ -121,13 +142,18 @@ for build in "${API_BUILDS[@]}"; do
     { printf '{"readings":[]'; head -c 210000 /dev/zero | tr '\0' ' '; printf '}'; } >"$API_TMP/big.json"
     req POST $p "$path" "$ADMIN" "@$API_TMP/big.json"
     expect_error 413 "$build ingest over --max-body"
+    STATUS=$(curl -s -o "$API_TMP/body" -D "$API_TMP/headers" -w '%{http_code}' \
+        -H "X-API-Key: $ADMIN" -H 'Transfer-Encoding: chunked' --data-binary "@$API_TMP/big.json" \
+        "http://127.0.0.1:$p$path")
+    expect_error 413 "$build chunked ingest over --max-body"
     req POST $p "/api/devices/$HIDDEN/readings" "$AUDITOR" \
         "{\"readings\":[{\"timestamp\":\"$NOW\",\"temperature\":1,\"humidity\":1,\"battery\":1,\"rssi\":-1}]}"
     expect_error 403 "$build ingest into someone else's device"
 
     # ---- ingest: the new reading is served at once (the cache was invalidated)
     req GET $p "/api/readings/latest?limit=5" "$AUDITOR" # warm the cache (03 on)
-    ts=$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%S.%3NZ)
+    # milliseconds ending in 7: PostgreSQL prints no trailing zeros, so the text round-trips
+    ts=$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%S).$((RANDOM % 90 + 10))7Z
     temp=$((RANDOM % 40)).25
     req POST $p "$path" "$AUDITOR" \
         "{\"readings\":[{\"timestamp\":\"$ts\",\"temperature\":$temp,\"humidity\":40,\"battery\":88,\"rssi\":-70},{\"timestamp\":\"$NOW\",\"temperature\":20,\"humidity\":41,\"battery\":87,\"rssi\":-71}]}"
@@ -187,6 +213,81 @@ for build in 01-baseline 04-pool; do
     check '[ "$(header Retry-After)" -ge 1 ]' "$build 503 has Retry-After"
     req GET $port /healthz
     expect 200 "$build healthz without postgres"
+    port=$((port + 1))
+done
+# ---- Redis unreachable: the cached builds fail open (serve from PostgreSQL, count it)
+for build in 03-cache 05-gzip; do
+    bin=$(require_bin "apibench-$build")
+    "$bin" --port $port --database-url "$APP_URL" --redis-url "redis://127.0.0.1:1/0" \
+        --threads 2 >>"$API_TMP/noredis-$build.log" 2>&1 &
+    track_pid $!
+    wait_http "http://127.0.0.1:$port/healthz" 20 || fail "$build did not start without redis"
+    req GET $port "/api/readings/latest?limit=3" "$AUDITOR"
+    expect 200 "$build with redis unreachable"
+    req GET $port "/api/devices/$VISIBLE" "$AUDITOR"
+    expect 200 "$build device with redis unreachable"
+    errors=$(metric $port 'apibench_cache_lookups_total{level="l2",result="error"}')
+    check '[ "${errors:-0}" -gt 0 ]' "$build counts L2 errors when redis is down (got ${errors:-none})"
+    port=$((port + 1))
+done
+
+# ---- recovery without a restart: the server reaches PostgreSQL through a small TCP proxy
+# (the shared PostgreSQL is never stopped). Proxy down: 503; proxy back: 200 again, for a
+# per-request build and for the pool, whose connections died with the proxy.
+PG_PORT=$(sed -E 's|.*:([0-9]+)/.*|\1|' <<<"$T_APP_DATABASE_URL")
+PROXY_PORT=18398
+start_proxy() {
+    python3 - "$PROXY_PORT" "$PG_PORT" <<'PY' &
+import asyncio, sys
+listen, target = int(sys.argv[1]), int(sys.argv[2])
+async def pipe(r, w):
+    try:
+        while data := await r.read(65536):
+            w.write(data)
+            await w.drain()
+    except Exception:
+        pass
+    finally:
+        w.close()
+async def handle(cr, cw):
+    try:
+        sr, sw = await asyncio.open_connection("127.0.0.1", target)
+    except OSError:
+        cw.close()
+        return
+    await asyncio.gather(pipe(cr, sw), pipe(sr, cw))
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", listen, reuse_address=True)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+PY
+    PROXY_PID=$!
+    track_pid $PROXY_PID
+    wait_port $PROXY_PORT 10 || fail "the TCP proxy did not start"
+}
+start_proxy
+PROXIED_URL=$(sed -E "s|:$PG_PORT/|:$PROXY_PORT/|" <<<"$APP_URL")
+for build in 01-baseline 04-pool; do
+    bin=$(require_bin "apibench-$build")
+    "$bin" --port $port --database-url "$PROXIED_URL" --redis-url "$REDIS_URL" \
+        --pool-acquire-timeout-ms 500 --threads 2 >>"$API_TMP/recover-$build.log" 2>&1 &
+    track_pid $!
+    wait_http "http://127.0.0.1:$port/healthz" 20 || fail "$build did not start behind the proxy"
+    req GET $port "/api/devices/$VISIBLE/readings?limit=3" "$AUDITOR"
+    expect 200 "$build through the proxy"
+    kill "$PROXY_PID"
+    wait "$PROXY_PID" 2>/dev/null || true
+    req GET $port "/api/devices/$VISIBLE/readings?limit=4" "$AUDITOR"
+    expect_error 503 "$build with the proxy down"
+    start_proxy
+    ok=0
+    for _ in 1 2 3 4 5; do # a pool may hand out one dead connection per slot first
+        req GET $port "/api/devices/$VISIBLE/readings?limit=5" "$AUDITOR"
+        [ "$STATUS" = 200 ] && { ok=1; break; }
+        sleep 0.5
+    done
+    check '[ $ok = 1 ]' "$build serves again once PostgreSQL is reachable (last status $STATUS)"
     port=$((port + 1))
 done
 note "all endpoints of ${API_BUILDS[*]} passed"

@@ -12,8 +12,9 @@ start_async 18630 "$SINK_URL"
 stop_sink # down before any job is handled
 
 enqueue "$N"
-start_worker "$SINK_URL" --mail-retries 2 --mail-backoff-ms 100 --claim-idle-ms 500 \
-    --max-deliveries 1000
+WORKER_ARGS=(--consumer smtp1 --mail-retries 2 --mail-backoff-ms 100 --claim-idle-ms 500
+    --max-deliveries 1000)
+start_worker "$SINK_URL" "${WORKER_ARGS[@]}"
 for ((i = 0; i < 300; i++)); do
     [ "$(stat retried)" -ge 6 ] && break
     sleep 0.1
@@ -28,6 +29,13 @@ check '[ -n "$(sql "SELECT error FROM reports WHERE error LIKE '"'%cannot send e
     "the failed attempt's reason is recorded on the report"
 check '[ "$(stat dead_lettered)" -eq 0 ]' "nothing was dead-lettered"
 
+# SIGTERM: the worker finishes its current job (a failed attempt) and exits 0; its
+# successor (same consumer name) starts by re-reading the pending entries it inherits.
+kill -TERM "$WORKER_PID"
+wait "$WORKER_PID" || fail "the worker did not exit 0 on SIGTERM"
+grep -q "stopped" "$ASYNC_TMP/worker.log" || fail "the worker did not stop gracefully"
+start_worker "$SINK_URL" "${WORKER_ARGS[@]}"
+sleep 1
 start_sink 18631 0
 wait_done "$N" 120
 counts=$(sink_jobs)
@@ -35,7 +43,4 @@ note "sink back: $counts; retried=$(stat retried) completed=$(stat completed)"
 check '[ "$(sed -n "s/.*\bjobs=\([0-9]*\).*/\1/p" <<<"$counts")" -eq $N ]' "$N jobs e-mailed"
 check '[ "$(sql "SELECT count(*) FROM reports WHERE error IS NOT NULL")" -eq 0 ]' \
     "done jobs carry no error"
-kill -TERM "$WORKER_PID"
-wait "$WORKER_PID" || fail "the worker did not exit 0 on SIGTERM"
-grep -q "stopped" "$ASYNC_TMP/worker.log" || fail "the worker did not stop gracefully"
 note "ok"

@@ -8,15 +8,21 @@
 command -v docker-compose >/dev/null ||
     fail "docker-compose not found (scripts/deps installs Debian's docker-compose package)"
 
+# docker-compose.yml publishes the default ports (APIBENCH_*_PORT overrides are for
+# testing the scripts beside a running instance, not for compose).
+PG_PORT=55432 REDIS_PORT=56379 SMTP_PORT=52525
 cd "$SOURCE_DIR" || fail "cannot enter $SOURCE_DIR"
+for kv in PG:$PG_PORT REDIS:$REDIS_PORT SMTP:$SMTP_PORT; do
+    check 'grep -q "^APIBENCH_${kv%%:*}_PORT=\${APIBENCH_${kv%%:*}_PORT:-${kv#*:}}\$" scripts/lib.sh' \
+        "scripts/lib.sh's default ${kv%%:*} port is ${kv#*:}, as in docker-compose.yml"
+done
 config=$(docker-compose -f docker-compose.yml config 2>&1) ||
     fail "docker-compose config rejects docker-compose.yml: $config"
 services=$(docker-compose -f docker-compose.yml config --services | sort | tr '\n' ' ')
 check '[ "$services" = "postgres redis smtp " ]' "services are postgres, redis and smtp (got '$services')"
 
 # Structural checks on the resolved configuration (python3-yaml comes with docker-compose).
-COMPOSE_CONFIG=$config /usr/bin/python3 - "$APIBENCH_PG_PORT" "$APIBENCH_REDIS_PORT" \
-    "$APIBENCH_SMTP_PORT" <<'EOF' ||
+COMPOSE_CONFIG=$config /usr/bin/python3 - "$PG_PORT" "$REDIS_PORT" "$SMTP_PORT" <<'EOF' ||
 import os, sys, yaml
 pg_port, redis_port, smtp_port = sys.argv[1:4]
 cfg = yaml.safe_load(os.environ["COMPOSE_CONFIG"])
@@ -68,7 +74,7 @@ init=$(grep -o '\./sql/[a-z_-]*\.sql' docker-compose.yml | head -n1)
 check '[ -n "$init" ] && [ -f "$init" ]' "the init script mounted by docker-compose.yml exists ($init)"
 for role in apibench_app apibench_worker; do
     check 'grep -Eq "CREATE ROLE $role LOGIN" "$init"' "$init creates role $role"
-    check 'grep -q "postgresql://$role@127.0.0.1:$APIBENCH_PG_PORT/apibench" docs/ARCHITECTURE.md' \
+    check 'grep -q "postgresql://$role@127.0.0.1:$PG_PORT/apibench" docs/ARCHITECTURE.md' \
         "docs/ARCHITECTURE.md's URL for $role matches the compose port"
 done
 

@@ -1,13 +1,14 @@
 #!/bin/bash
 # test_harness_queueing.sh - apibench run against a tiny server with a fixed delay and two
-# worker threads (capacity about 200 req/s at 10 ms), on 127.0.0.1:18510-18512.
+# worker slots (capacity about 200 req/s at 10 ms), on 127.0.0.1:18510-18512.
 #
-# Overloaded at 300 req/s through 4 connections, requests queue in the generator's
-# backlog: the corrected latency (from the intended send time) must show it while the
+# Overloaded at 300 req/s through 4 connections, requests queue (mostly in the generator's
+# backlog): the corrected latency (from the intended send time) must show it while the
 # service time (from the actual send) stays near the 10 ms delay. At 100 req/s the two
-# agree. Also: the results files, .hgrm spectra, the SLO exit code, timeouts counted as
-# errors, bad input and an unreachable target writing nothing, and SIGINT writing a
-# partial result. No timing thresholds beyond these order-of-magnitude contrasts.
+# agree. Also: the results files, .hgrm spectra, the SLO exit code, closed loop, timeouts
+# and a full backlog counted as errors, bad input and an unreachable target writing
+# nothing, and SIGINT writing a partial result. No timing thresholds beyond these
+# order-of-magnitude contrasts.
 set -u
 BUILD_DIR=${BUILD_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 APIBENCH=${APIBENCH:-$BUILD_DIR/apibench}
@@ -135,6 +136,16 @@ check "closed loop: latency equals service time, rate under capacity" "$TMP/clos
     >"$TMP/timeout.out" 2>&1
 check "timeouts counted in errors.timeout, not in latency" "$TMP/timeout/run.json" \
     'd["errors"]["timeout"] == 4 and d["latency"]["count"] == 0 and d["error_rate"] == 1.0'
+
+# --- a full backlog: requests that cannot even wait are counted as errors, and said so
+"$APIBENCH" run --target http://127.0.0.1:$SLOW_PORT --path '/x?delay_ms=50' --rate 200 \
+    --connections 1 --backlog 5 --warmup 0 --duration 1 --quiet --out "$TMP/backlog/run" \
+    >"$TMP/backlog.out" 2>"$TMP/backlog.err"
+check "backlog overflow counted in errors.backlog" "$TMP/backlog/run.json" \
+    'd["errors"]["backlog"] > 100 and d["due"] == 200
+     and d["due"] == d["sent"] + d["errors"]["backlog"] + d["errors"]["unsent"]'
+grep -q "were never sent (backlog" "$TMP/backlog.err" && pass "backlog overflow is reported" \
+    || fail "backlog overflow is reported"
 
 # --- bad input and an unreachable target: one line, non-zero, no results
 expect_refusal() { # description expected-exit args...

@@ -104,7 +104,7 @@ def fmt(v, kind):
     if not isinstance(v, (int, float)) or isinstance(v, bool):
         return "n/a"
     return {"m": "%.1f" % v, "q": "%.2f" % v, "r": "%.2f" % v, "p": "%.1f%%" % (v * 100),
-            "c": "%.1f%%" % v}.get(kind, "%.0f" % v)
+            "c": "%.2f%%" % v}.get(kind, "%.0f" % v)
 
 rows = {"Response time mean (ms)": ("latency_ms.mean", "m"),
         "Response time p99 (ms)": ("latency_ms.p99", "m"),

@@ -105,7 +105,7 @@ set +e
 rc=$?
 set -e
 check '[ $rc = 1 ] && grep -q "by other generation rules" "$out/a4.err"' "a seed by older rules is not skipped (rc $rc)"
-q "$URL_A" "UPDATE seed_info SET generator = 'apibench-gen/1'" >/dev/null
+q "$URL_A" "UPDATE seed_info SET generator = 'apibench-gen/2'" >/dev/null
 
 # --- the same seed into a second database: identical data (binary COPY, then text COPY)
 dump_a=$(dump "$URL_A")

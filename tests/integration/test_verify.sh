@@ -27,6 +27,15 @@ check 'grep -q "^PASS http://127.0.0.1:18521 same answer as http://127.0.0.1:185
 check '[ "$(grep -c "^PASS" "$API_TMP/verify.out")" -ge 40 ]' "at least 40 checks ran"
 check '! grep -q "^FAIL" "$API_TMP/verify.out"' "no FAIL line"
 
+note "verify --writes (one ingest and one report)"
+set +e
+"$APIBENCH" verify --target http://127.0.0.1:18521 --dataset-seed "$API_SEED" --writes --quiet \
+    >"$API_TMP/writes.out" 2>&1
+rc=$?
+set -e
+cat "$API_TMP/writes.out"
+check '[ $rc -eq 0 ]' "verify --writes exits 0"
+
 note "a short mixed run against 05-gzip, as the reproduction does after verify"
 cat >"$API_TMP/mix.json" <<MIX
 {"dataset_seed": $API_SEED, "users": [1], "devices": {"min": 1, "max": 1000, "zipf_skew": 1.0},

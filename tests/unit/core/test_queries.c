@@ -16,6 +16,7 @@
 
 #include "apibench/auth.h"
 #include "apibench/db.h"
+#include "apibench/indexes.h"
 #include "apibench/metrics.h"
 #include "apibench/queries.h"
 
@@ -100,6 +101,10 @@ static PGresult *answer(const char *sql, const char *const *params)
         return TABLE(opt_latest_cols, 3, "3", "7", "d", "1", "s", TS, "1", "2", "3", "-4", "2",
                      "7", "d", "1", "s", TS, "1", "2", "3", "-4", "1", "7", "d", "1", "s", TS, "1",
                      "2", "3", "-4");
+    if (strstr(sql, "FROM pg_indexes")) { /* the article's two, not the headline one */
+        static const char *const idx_cols[] = {"indexname"};
+        return TABLE(idx_cols, 2, "readings_device_id_timestamp_idx", "devices_status_id_idx");
+    }
     fail_msg("unexpected statement: %s", sql);
     return NULL;
 }
@@ -250,6 +255,21 @@ static void test_prepared_once(void **state)
     assert_int_equal(prepared, 2 + 6); /* naive's six distinct statements, once each */
 }
 
+static void test_required_indexes(void **state)
+{
+    (void)state;
+    char err[256];
+    /* the naive set needs none: no statement at all */
+    assert_int_equal(indexes_check(&conn, queries_naive.required_indexes, err, sizeof err), 0);
+    assert_int_equal(executed, 0);
+    assert_int_equal(indexes_check(&conn, queries_optimised.required_indexes, err, sizeof err),
+                     -1);
+    assert_int_equal(executed, 1);
+    assert_non_null(strstr(err, "missing index readings_timestamp_idx"));
+    assert_non_null(strstr(err, "sql/index_headline.sql"));
+    assert_string_equal(indexes_source_file("devices_status_id_idx"), "sql/indexes_article.sql");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +277,7 @@ int main(void)
         cmocka_unit_test_setup(test_optimised_latest, setup),
         cmocka_unit_test_setup(test_naive_device_detail, setup),
         cmocka_unit_test_setup(test_prepared_once, setup),
+        cmocka_unit_test_setup(test_required_indexes, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -185,7 +185,7 @@ static void sizes_follow_the_scale(void **state)
 {
     (void)state;
     struct gen *g = gen_new(1, 3);
-    assert_int_equal(gen_rows(g, GEN_SITES), 15);
+    assert_int_equal(gen_rows(g, GEN_SITES), 7); /* 4 + S */
     assert_int_equal(gen_rows(g, GEN_DEVICES), 3000);
     assert_int_equal(gen_rows(g, GEN_READINGS), 1500000);
     assert_int_equal(gen_rows(g, GEN_USERS_TABLE), 5);
@@ -309,12 +309,12 @@ static void readings_are_plausible(void **state)
 static void users_see_shares_of_sites(void **state)
 {
     (void)state;
-    struct gen *g = gen_new(5, 10); /* 50 sites */
-    static const int want[GEN_USERS] = {50, 33, 25, 13, 5};
+    struct gen *g = gen_new(5, 10); /* 14 sites */
+    static const int want[GEN_USERS] = {14, 9, 7, 4, 1};
     int64_t total = 0;
     for (int u = 1; u <= GEN_USERS; u++) {
         int seen = 0;
-        for (int s = 1; s <= 50; s++)
+        for (int s = 1; s <= 14; s++)
             seen += gen_user_sees(g, u, s);
         assert_int_equal(seen, want[u - 1]);
         total += seen;

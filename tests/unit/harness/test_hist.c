@@ -206,9 +206,12 @@ static void test_hgrm_ticks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_uniform_percentiles), cmocka_unit_test(test_constant),
-        cmocka_unit_test(test_small_values_exact),  cmocka_unit_test(test_range_edges),
-        cmocka_unit_test(test_merge_equals_combined), cmocka_unit_test(test_hgrm_format),
+        cmocka_unit_test(test_uniform_percentiles),
+        cmocka_unit_test(test_constant),
+        cmocka_unit_test(test_small_values_exact),
+        cmocka_unit_test(test_range_edges),
+        cmocka_unit_test(test_merge_equals_combined),
+        cmocka_unit_test(test_hgrm_format),
         cmocka_unit_test(test_hgrm_ticks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

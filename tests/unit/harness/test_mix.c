@@ -59,7 +59,8 @@ static void expect_error(const char *json, const char *fragment)
 static void test_rejects(void **state)
 {
     (void)state;
-    expect_error("{\"routes\": [{\"route\": \"lastest\", \"weight\": 1}]}", "unknown route 'lastest'");
+    expect_error("{\"routes\": [{\"route\": \"lastest\", \"weight\": 1}]}",
+                 "unknown route 'lastest'");
     expect_error("{\"routes\": [{\"route\": \"latest\", \"weight\": 1}", "malformed mix t.json");
     expect_error("[1, 2]", "top level");
     expect_error("{\"routes\": []}", "non-empty");
@@ -153,7 +154,8 @@ static void test_shapes_and_shares(void **state)
             break;
         case MIX_DEVICE_READINGS: {
             int h = 0, l = 0;
-            assert_int_equal(sscanf(req.path, "/api/devices/%d/readings?hours=%d&limit=%d", &id, &h, &l), 3);
+            assert_int_equal(
+                sscanf(req.path, "/api/devices/%d/readings?hours=%d&limit=%d", &id, &h, &l), 3);
             assert_int_equal(h, 6);
             assert_int_equal(l, 9);
             break;
@@ -185,7 +187,8 @@ static void test_shapes_and_shares(void **state)
             json_t *body = json_loadb(req.body.data, req.body.len, 0, &jerr);
             assert_non_null(body);
             assert_string_equal(json_string_value(json_object_get(body, "kind")), "device");
-            assert_string_equal(json_string_value(json_object_get(body, "email")), "a\"b@example.com");
+            assert_string_equal(json_string_value(json_object_get(body, "email")),
+                                "a\"b@example.com");
             assert_int_equal(json_integer_value(json_object_get(body, "hours")), 24);
             id = (int)json_integer_value(json_object_get(body, "id"));
             json_decref(body);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare_runs.h"
 #include "report_md.h"
 #include "report_prom.h"
 #include "report_summary.h"
@@ -100,18 +101,23 @@ static void test_percentile_nearest_rank(void **state)
 
 static void test_step_holds(void **state)
 {
-    json_t *ok = json_pack("{s:f,s:f,s:f,s:i,s:{s:f}}", "intended_rate", 10.0, "achieved_rate",
-                           9.6, "error_rate", 0.0, "completed", 96, "latency", "p99_ms", 400.0);
-    json_t *slow = json_deep_copy(ok), *behind = json_deep_copy(ok);
+    json_t *ok = json_pack("{s:f,s:f,s:f,s:i,s:i,s:{s:f}}", "intended_rate", 10.0, "measured_s",
+                           10.0, "error_rate", 0.0, "sent", 100, "completed", 96, "latency",
+                           "p99_ms", 400.0);
+    json_t *slow = json_deep_copy(ok), *lost = json_deep_copy(ok), *unsent = json_deep_copy(ok);
     (void)state;
     json_object_set_new(json_object_get(slow, "latency"), "p99_ms", json_real(600));
-    json_object_set_new(behind, "achieved_rate", json_real(9.4));
+    json_object_set_new(lost, "completed", json_integer(94));
+    json_object_set_new(unsent, "sent", json_integer(90));
+    json_object_set_new(unsent, "completed", json_integer(90));
     assert_true(report_step_holds(ok, 500));
     assert_false(report_step_holds(slow, 500));
-    assert_false(report_step_holds(behind, 500));
+    assert_false(report_step_holds(lost, 500));
+    assert_false(report_step_holds(unsent, 500));
     json_decref(ok);
     json_decref(slow);
-    json_decref(behind);
+    json_decref(lost);
+    json_decref(unsent);
 }
 
 static void test_summary_figures(void **state)
@@ -173,6 +179,27 @@ static void test_queries_mismatch_is_flagged(void **state)
     json_decref(s);
 }
 
+static void test_compare_lists_differences_and_ratios(void **state)
+{
+    json_t *b = json_deep_copy(summary);
+    json_t *lat = report_path(json_array_get(json_object_get(b, "builds"), 0), "latency_ms");
+    char *md = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&md, &len);
+    (void)state;
+
+    json_object_set_new(json_object_get(b, "run"), "hostname", json_string("other-host"));
+    json_object_set_new(lat, "mean", json_real(json_number_value(json_object_get(lat, "mean")) * 2));
+    assert_int_equal(compare_md_write(summary, "A", b, "B", f), 0);
+    fclose(f);
+    assert_non_null(strstr(md, "- hostname: A \"fixture-host\", B \"other-host\""));
+    assert_null(strstr(md, "- kernel:")); /* equal keys are not listed */
+    assert_non_null(strstr(md, "| Response time mean (ms) | 01-baseline | 2000.0 | 4000.0 | 2.00 |"));
+    assert_non_null(strstr(md, "| Response time mean (ms) | 05-gzip | n/a | n/a | n/a |"));
+    free(md);
+    json_decref(b);
+}
+
 static void test_report_matches_golden(void **state)
 {
     char *md = NULL, *golden;
@@ -203,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_step_holds),
         cmocka_unit_test(test_summary_figures),
         cmocka_unit_test(test_queries_mismatch_is_flagged),
+        cmocka_unit_test(test_compare_lists_differences_and_ratios),
         cmocka_unit_test(test_report_matches_golden),
     };
     return cmocka_run_group_tests(tests, load_fixture, free_fixture);

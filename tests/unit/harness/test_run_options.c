@@ -31,12 +31,21 @@ static void test_defaults_and_values(void **state)
     assert_true(o.gzip);
     assert_null(o.mix_path);
 
-    char *a2[] = {"run",          "--target=http://h:1", "--mode",      "closed", "--connections",
-                  "8",            "--threads",           "2",           "--warmup", "500ms",
-                  "--duration",   "2m",                  "--cooldown",  "1.5",    "--timeout-ms",
-                  "1500",         "--seed",              "42",          "--path", "/x",
-                  "--header",     "X-API-Key: k",        "--no-gzip",   "--quiet", "--slo",
-                  "p99<10ms",     "--out",               "d/n",         "--label", "L"};
+    char *a2[] = {"run",           "--target=http://h:1",
+                  "--mode",        "closed",
+                  "--connections", "8",
+                  "--threads",     "2",
+                  "--warmup",      "500ms",
+                  "--duration",    "2m",
+                  "--cooldown",    "1.5",
+                  "--timeout-ms",  "1500",
+                  "--seed",        "42",
+                  "--path",        "/x",
+                  "--header",      "X-API-Key: k",
+                  "--no-gzip",     "--quiet",
+                  "--slo",         "p99<10ms",
+                  "--out",         "d/n",
+                  "--label",       "L"};
     assert_int_equal(run_options_parse(ARGC(a2), a2, &o, err, sizeof err), 0);
     assert_true(o.closed);
     assert_int_equal(o.connections, 8);

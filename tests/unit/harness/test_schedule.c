@@ -91,8 +91,8 @@ static void test_arrival_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_constant_exact),      cmocka_unit_test(test_rejects_bad_rate),
-        cmocka_unit_test(test_poisson_mean),        cmocka_unit_test(test_poisson_deterministic),
+        cmocka_unit_test(test_constant_exact), cmocka_unit_test(test_rejects_bad_rate),
+        cmocka_unit_test(test_poisson_mean),   cmocka_unit_test(test_poisson_deterministic),
         cmocka_unit_test(test_arrival_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,9 +15,10 @@ static void test_parse_full(void **state)
     (void)state;
     struct slo s;
     char err[256];
-    assert_int_equal(slo_parse("p99<100ms,p50<=20ms,errors<0.1%,rate>95%,p99.9<2s,max<500us,rate>=900",
-                               &s, err, sizeof err),
-                     0);
+    assert_int_equal(
+        slo_parse("p99<100ms,p50<=20ms,errors<0.1%,rate>95%,p99.9<2s,max<500us,rate>=900", &s, err,
+                  sizeof err),
+        0);
     assert_int_equal(s.n, 7);
     assert_int_equal(s.terms[0].metric, SLO_P99);
     assert_int_equal(s.terms[0].op, SLO_LT);
@@ -40,9 +41,8 @@ static void test_parse_errors(void **state)
     (void)state;
     struct slo s;
     char err[256];
-    const char *bad[] = {"",         "p99",        "p98<10ms", "p99<abc",   "p99<10parsecs",
-                         "errors<1", "p99<10ms,",  ",p99<1",   "rate>95x", "p99<-1ms",
-                         "p99=10ms"};
+    const char *bad[] = {"",          "p99",    "p98<10ms", "p99<abc",  "p99<10parsecs", "errors<1",
+                         "p99<10ms,", ",p99<1", "rate>95x", "p99<-1ms", "p99=10ms"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
         assert_int_equal(slo_parse(bad[i], &s, err, sizeof err), -1);
@@ -57,7 +57,8 @@ static void test_checks(void **state)
     struct slo s;
     char err[256];
     assert_int_equal(slo_parse("p99<100ms,errors<0.1%,rate>95%", &s, err, sizeof err), 0);
-    struct slo_observed obs = {.error_fraction = 0.0005, .achieved_rate = 990, .intended_rate = 1000};
+    struct slo_observed obs = {
+        .error_fraction = 0.0005, .achieved_rate = 990, .intended_rate = 1000};
     obs.latency_ms[SLO_P99] = 99.0;
     double v;
     assert_true(slo_term_passes(&s.terms[0], &obs, &v));

@@ -1,4 +1,7 @@
-# Writes the hand-made fixture run folder for tests/unit/harness/test_report.c.
+# make_run_fixture.py DIR - writes the hand-made results folder that
+# tests/unit/harness/test_report.c reads (run_fixture/). Its figures are fictional, chosen so
+# that every derived number is easy to check by hand; they are not measurements.
+#   rm -rf run_fixture && python3 make_run_fixture.py run_fixture
 import json, os, sys
 root = sys.argv[1]
 os.makedirs(root, exist_ok=True)
@@ -18,6 +21,7 @@ phase_s=5
 sweep_step_s=3
 sweep_factor=2
 sweep_max_steps=3
+sweep_start=1
 slo_p99_ms=500
 calibration_p99_ms=10000
 instances=1
