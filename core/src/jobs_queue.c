@@ -167,6 +167,15 @@ static struct jobs *queue_open(const struct config *cfg, char *err, size_t errle
         goto fail;
     }
     j->database_url = xstrdup(cfg->database_url ? cfg->database_url : "");
+    /* Refuse to start without the outbox (as 02 refuses without its indexes); an
+     * unreachable database is not a reason: requests get 503 until it is back. */
+    struct dbconn *c = db_connect(j->database_url, "06-async", err, errlen);
+    if (c) {
+        int rc = jobstream_check_schema(c, err, errlen);
+        db_close(c);
+        if (rc == -1)
+            goto fail;
+    }
     pthread_mutex_lock(&j->mu);
     redis_locked(j); /* creates the group when Redis is up; down is not fatal */
     pthread_mutex_unlock(&j->mu);

@@ -256,6 +256,27 @@ out:
     return rc_;
 }
 
+int jobstream_check_schema(struct dbconn *c, char *err, size_t errlen)
+{
+    PGresult *r = db_query(c, &st_outbox_count, NULL);
+    int rc = 0;
+    if (!db_ok(r)) {
+        const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+        if (state && strcmp(state, "42P01") == 0) {
+            snprintf(err, errlen, "missing table outbox: the job queue needs it; create it "
+                                  "with psql -f sql/async.sql");
+            rc = -1;
+        } else {
+            snprintf(err, errlen, "cannot check the outbox table: %s",
+                     r ? PQresultErrorMessage(r) : "connection lost");
+            err[strcspn(err, "\n")] = '\0';
+            rc = -2;
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
 int jobstream_outbox_done(struct dbconn *c, int64_t report_id)
 {
     char id[24];

@@ -71,6 +71,10 @@ void jobstream_count(redisContext *rc, const struct jobstream_names *n, const ch
 int jobstream_relay(struct dbconn *c, redisContext *rc, const struct jobstream_names *n,
                     int min_age_ms, int *moved, long long *left, char *err, size_t errlen);
 
+/* Checks that sql/async.sql was applied. Returns 0, -1 when the outbox table is missing
+ * (the build must not start), or -2 when the check itself failed; err says which. */
+int jobstream_check_schema(struct dbconn *c, char *err, size_t errlen);
+
 /* Deletes report_id's outbox row after its XADD succeeded. Returns 0 or -1 (the row stays
  * and the relay adds the job again; the worker skips the second delivery once done). */
 int jobstream_outbox_done(struct dbconn *c, int64_t report_id);
