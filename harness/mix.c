@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gen.h"
 #include "seed_keys.h"
 
 static const char *const route_names[MIX_NROUTES] = {
@@ -36,7 +37,8 @@ struct user_cfg {
     int id;
     char key[64]; /* empty when none */
     int64_t dev_min, dev_max;
-    const struct zipf *zipf; /* owned by mix.zipfs */
+    int *devices;            /* with "dataset_scale": the ids this user may see, or NULL */
+    const struct zipf *zipf; /* owned by mix.zipfs; ranks index devices or dev_min.. */
 };
 
 struct mix {
@@ -117,6 +119,8 @@ void mix_free(struct mix *m)
         return;
     for (int i = 0; i < m->nzipfs; i++)
         zipf_free(m->zipfs[i]);
+    for (int i = 0; i < m->nusers; i++)
+        free(m->users[i].devices);
     free(m);
 }
 
@@ -228,6 +232,22 @@ static int parse_route(struct mix *m, json_t *jr, const char *name, char *err, s
     return 0;
 }
 
+/* With "dataset_scale", a user asks about their own devices only: the ones in
+ * [lo, hi] on sites the seeded dataset lets them see (the generator says which), so
+ * that a mix of several users sends no request the server must refuse with 403.
+ * Returns how many were found; *out is malloc'd. */
+static int visible_devices(const struct gen *g, int user_id, int64_t lo, int64_t hi, int **out)
+{
+    int n = 0;
+    *out = xmalloc(sizeof **out * (size_t)(hi - lo + 1));
+    for (int64_t id = lo; id <= hi; id++) {
+        struct gen_device d;
+        if (gen_device(g, (int)id, &d) == 0 && gen_user_sees(g, user_id, d.site_id))
+            (*out)[n++] = (int)id;
+    }
+    return n;
+}
+
 static int parse_users(struct mix *m, json_t *root, int64_t dev_min, int64_t dev_max,
                        const char *name, char *err, size_t errlen)
 {
@@ -236,6 +256,12 @@ static int parse_users(struct mix *m, json_t *root, int64_t dev_min, int64_t dev
     json_t *seedv = json_object_get(root, "dataset_seed");
     if (seedv && (!json_is_integer(seedv) || json_integer_value(seedv) < 1)) {
         set_err(err, errlen, "bad mix %s: \"dataset_seed\" must be an integer >= 1", name);
+        return -1;
+    }
+    json_t *scalev = json_object_get(root, "dataset_scale");
+    if (scalev && (!json_is_integer(scalev) || json_integer_value(scalev) < 1 || !seedv)) {
+        set_err(err, errlen, "bad mix %s: \"dataset_scale\" must be an integer >= 1, "
+                             "given with \"dataset_seed\"", name);
         return -1;
     }
     if (!users)
@@ -267,7 +293,22 @@ static int parse_users(struct mix *m, json_t *root, int64_t dev_min, int64_t dev
         u->id = (int)id;
         u->dev_min = lo;
         u->dev_max = hi;
-        u->zipf = zipf_for(m, hi - lo + 1);
+        int64_t ndev = hi - lo + 1;
+        if (scalev) {
+            struct gen *g = gen_new((uint64_t)json_integer_value(seedv),
+                                    (int)json_integer_value(scalev));
+            ndev = g ? visible_devices(g, u->id, lo, hi, &u->devices) : 0;
+            gen_free(g);
+            if (ndev == 0) {
+                set_err(err, errlen, "bad mix %s: user %d sees no device in %" PRId64 "..%" PRId64
+                        " of the dataset (seed %" PRId64 ", scale %" PRId64 ")", name, u->id, lo,
+                        hi, (int64_t)json_integer_value(seedv),
+                        (int64_t)json_integer_value(scalev));
+                m->nusers++; /* so that mix_free frees u->devices */
+                return -1;
+            }
+        }
+        u->zipf = zipf_for(m, ndev);
         char idtext[16];
         snprintf(idtext, sizeof idtext, "%d", u->id);
         const char *explicit_key = json_string_value(json_object_get(keys, idtext));
@@ -300,7 +341,8 @@ struct mix *mix_parse(const char *json, const char *name, char *err, size_t errl
     json_object_foreach(root, key, v)
     {
         static const char *const known[] = {"name",     "description", "dataset_seed", "users",
-                                            "api_keys", "devices",     "sites",        "routes"};
+                                            "api_keys", "devices",     "sites",        "routes",
+                                            "dataset_scale"};
         bool ok = false;
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
             ok = ok || strcmp(key, known[i]) == 0;
@@ -482,7 +524,8 @@ void mix_next(const struct mix *m, struct rng *r, int64_t now_ms, struct mix_req
     int u = m->nusers > 1 ? (int)rng_below(r, (uint64_t)m->nusers) : 0;
     const struct user_cfg *uc = &m->users[u];
     out->user = m->nusers ? u : -1;
-    int64_t device = uc->dev_min + zipf_sample(uc->zipf, r) - 1;
+    int64_t rank = zipf_sample(uc->zipf, r);
+    int64_t device = uc->devices ? uc->devices[rank - 1] : uc->dev_min + rank - 1;
     switch (rc->route) {
     case MIX_LATEST:
         snprintf(out->path, sizeof out->path, "/api/readings/latest?limit=%d", rc->limit);

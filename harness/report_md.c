@@ -83,8 +83,11 @@ static void change_text(double before, double after, const char *down_word, char
         return;
     }
     pct = (before - after) / before * 100.0;
-    if (after <= before)
-        snprintf(buf, len, pct >= 99.5 && pct < 100 ? "%.1f%% %s" : "%.0f%% %s", pct, down_word);
+    if (after <= before && after > 0)
+        snprintf(buf, len, "%.*f%% %s (÷%.*f)", pct >= 99.95 ? 2 : pct >= 99.5 ? 1 : 0, pct,
+                 down_word, before / after >= 10 ? 0 : 2, before / after);
+    else if (after <= before)
+        snprintf(buf, len, "%.0f%% %s", pct, down_word);
     else
         snprintf(buf, len, "%.0f%% higher", (after - before) / before * 100.0);
 }

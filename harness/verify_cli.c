@@ -46,6 +46,7 @@ struct target {
     const char *url;
     struct saved saved[MAX_SAVED];
     int nsaved;
+    bool unreachable; /* no answer to /healthz: its other checks were skipped */
 };
 
 struct verify_run {
@@ -231,7 +232,14 @@ static void check_target(struct verify_run *v, struct target *t, bool first)
     struct verify_response r, plain;
     char why[512], path[1024];
 
-    fetch(v, t, "GET", "/healthz", NULL, NULL, 0, false, &r);
+    if (fetch(v, t, "GET", "/healthz", NULL, NULL, 0, false, &r) < 0) {
+        /* nothing else can pass: one line instead of one per check */
+        snprintf(why, sizeof why, "cannot connect to %s: %s", t->url, r.error);
+        result(v, t, false, "reachable", why);
+        t->unreachable = true;
+        verify_response_free(&r);
+        return;
+    }
     expect_json(v, t, "GET /healthz: 200, JSON, status", &r, 200, health);
     verify_response_free(&r);
 
@@ -465,8 +473,10 @@ static void check_writes(struct verify_run *v, struct target *t)
 static void compare_targets(struct verify_run *v)
 {
     struct target *a = &v->targets[0];
-    for (int k = 1; k < v->ntargets; k++) {
+    for (int k = 1; k < v->ntargets && !a->unreachable; k++) {
         struct target *b = &v->targets[k];
+        if (b->unreachable)
+            continue;
         for (int i = 0; i < a->nsaved; i++) {
             const struct saved *sa = &a->saved[i];
             const struct saved *sb = NULL;
@@ -582,7 +592,8 @@ int verify_main(int argc, char **argv)
     if (v->ntargets > 1)
         compare_targets(v);
     for (int i = 0; v->writes && i < v->ntargets; i++)
-        check_writes(v, &v->targets[i]);
+        if (!v->targets[i].unreachable)
+            check_writes(v, &v->targets[i]);
     printf("%s: %d passed, %d failed\n", v->failed ? "FAIL" : "PASS", v->passed, v->failed);
     exit_code = v->failed ? 1 : 0;
     for (int i = 0; i < v->ntargets; i++) {

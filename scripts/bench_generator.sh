@@ -20,7 +20,8 @@ PORT=18590
 DURATION=${DURATION:-5}
 GEN_CORE=${GEN_CORE:-1}
 NGINX_CORE=${NGINX_CORE:-0}
-CONNS=${CONNS:-16}
+CONNS=${CONNS:-16}         # wrk comparison
+CAP_CONNS=${CAP_CONNS:-64} # capacity: enough that a short server stall leaves connections free
 # 200 req/s shows the machine's wake-up floor (send lag with nothing else to do)
 RATES=${RATES:-"200 2000 5000 10000 15000 20000 25000 30000 40000"}
 # On a shared machine other work on the two cores shows up as send lag. Root runs both
@@ -82,14 +83,14 @@ echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^
     "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the cores skews every figure)"
 echo "== nginx $("$NGINX" -v 2>&1 | cut -d/ -f2) on core $NGINX_CORE; apibench and wrk on core $GEN_CORE; nice $NICE"
 echo
-echo "== 1. generator capacity: open loop, constant arrivals, $CONNS connections, 1 thread, ${DURATION}s each"
+echo "== 1. generator capacity: open loop, constant arrivals, $CAP_CONNS connections, 1 thread, ${DURATION}s each"
 printf "%10s %10s %12s %12s %12s %12s %8s %12s\n" intended achieved lag_p50_ms lag_p99_ms lat_p50_ms lat_p99_ms errors cpu_us_req
 best=0; best_lag=; best_kept=0
 for rate in $RATES; do
     out="$TMP/cap_$rate"
     /usr/bin/time -f "%U %S" -o "$out.cpu" nice -n "$NICE" taskset -c "$GEN_CORE" "$APIBENCH" run \
         --target http://127.0.0.1:$PORT --path /small.json --rate "$rate" \
-        --connections "$CONNS" --warmup 1 --duration "$DURATION" --quiet \
+        --connections "$CAP_CONNS" --warmup 1 --duration "$DURATION" --quiet \
         --out "$out" >/dev/null 2>"$out.err" || true
     if [ ! -f "$out.json" ]; then echo "run at $rate failed: $(cat "$out.err")"; break; fi
     read -r ach lag50 lag99 lat50 lat99 errs < <(field "$out.json" \

@@ -341,6 +341,13 @@ print("%08x" % h)' "$1")
         xargs -r -n 100 redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
 }
 
+# rp_drop_stream - deletes this run's job stream keys (APIBENCH_STREAM*) once 06-async and
+# its worker are stopped: jobs the sweep left queued belong to no later run.
+rp_drop_stream() {
+    redis-cli -u "$REDIS_URL" --scan --pattern "$APIBENCH_STREAM*" 2>/dev/null |
+        xargs -r -n 100 redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
+}
+
 # rp_servers_alive - true when every instance of the current build is still running.
 rp_servers_alive() {
     local p
@@ -400,6 +407,7 @@ m["name"] = "reproduce"
 m["description"] = ("scripts/reproduce's mix, from %s: devices 1..%d (scale %d), keys of seed %d, "
                     "5%% report requests (weight moved from the headline route)" % (src.split("/")[-1], 1000 * scale, scale, seed))
 m["dataset_seed"] = seed
+m["dataset_scale"] = scale  # each user asks about devices on their own sites
 m.setdefault("devices", {"zipf_skew": 1.0})
 m["devices"]["min"], m["devices"]["max"] = 1, 1000 * scale
 routes = m["routes"]

@@ -183,7 +183,8 @@ rc=$?
 check "SIGINT writes a partial result" "$TMP/int/run.json" \
     'd["partial"] is True and 0.5 < d["measured_s"] < 10 and d["completed"] > 0'
 [ -s "$TMP/int/run.latency.hgrm" ] && pass "SIGINT writes the spectra" || fail "SIGINT writes the spectra"
-ls "$TMP/int" | grep -q tmp && fail "temporary files left behind" || pass "no temporary files left"
+leftover=$(find "$TMP/int" -name '*.tmp.*' | wc -l)
+[ "$leftover" -eq 0 ] && pass "no temporary files left" || fail "$leftover temporary files left behind"
 
 [ $FAILS -eq 0 ] && echo "all passed" || echo "$FAILS check(s) failed"
 exit $(( FAILS > 0 ))

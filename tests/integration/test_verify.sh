@@ -3,7 +3,7 @@
 # (gzip) on one seeded scale-1 database pass every check, including equal bodies across
 # the two; a short run of a mixed workload (all four request routes) has no errors; a wrong dataset seed (every key refused) and a server that is not the API
 # (the harness's delay server) fail with FAIL lines and exit 1.
-# Database apibench_t_harness_verify, ports 18520-18522.
+# Database apibench_t_harness_verify, ports 18520-18522 (18519: nothing listens).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/api_common.sh"
 
@@ -74,10 +74,23 @@ set -e
 check '[ $rc -eq 1 ]' "a non-API server fails verify (exit $rc)"
 check '[ "$(grep -c "^FAIL" "$API_TMP/other.out")" -ge 5 ]' "several FAIL lines for a non-API server"
 
+note "an unreachable target: one FAIL line"
+set +e
+"$APIBENCH" verify --target http://127.0.0.1:18519 >"$API_TMP/dead.out" 2>&1
+rc=$?
+set -e
+check '[ $rc -eq 1 ] && [ "$(grep -c "^FAIL http" "$API_TMP/dead.out")" -eq 1 ]' \
+    "an unreachable target fails once (exit $rc)"
+check 'grep -q "^FAIL http://127.0.0.1:18519 reachable: cannot connect to" "$API_TMP/dead.out"' \
+    "the unreachable target is named"
+
 note "bad usage"
 set +e
-"$APIBENCH" verify >"$API_TMP/usage.out" 2>&1; rc1=$?
-"$APIBENCH" verify --target ftp://x >"$API_TMP/usage2.out" 2>&1; rc2=$?
+"$APIBENCH" verify >"$API_TMP/usage.out" 2>&1
+rc1=$?
+"$APIBENCH" verify --target ftp://x >"$API_TMP/usage2.out" 2>&1
+rc2=$?
+export rc1 rc2 # read by check's eval
 set -e
-check '[ $rc1 -eq 2 ] && [ $rc2 -eq 2 ]' "missing or bad --target is a usage error"
+check '[ "$rc1" -eq 2 ] && [ "$rc2" -eq 2 ]' "missing or bad --target is a usage error"
 note "ok"

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gen.h"
 #include "mix.h"
 #include "seed_keys.h"
 
@@ -265,12 +266,51 @@ static void test_fixed_path(void **state)
     assert_null(mix_fixed_path("index.html"));
 }
 
+/* With "dataset_scale" every device request names a device on one of that user's
+ * sites, as the generator seeds them; without it, the restricted user would hit others'. */
+static void test_users_ask_about_their_own_devices(void **state)
+{
+    (void)state;
+    static const char json[] =
+        "{\"dataset_seed\": 3, \"dataset_scale\": 1, \"users\": [1, 5],"
+        " \"devices\": {\"min\": 1, \"max\": 1000, \"zipf_skew\": 0.5},"
+        " \"routes\": [{\"route\": \"device\", \"weight\": 1}]}";
+    char err[256];
+    struct mix *m = mix_parse(json, "own", err, sizeof err);
+    if (!m)
+        fail_msg("%s", err);
+    struct gen *g = gen_new(3, 1);
+    assert_non_null(g);
+    struct rng r;
+    rng_seed(&r, 7);
+    struct mix_request req = {0};
+    int seen_by[2] = {0, 0};
+    for (int i = 0; i < 4000; i++) {
+        mix_next(m, &r, NOW_MS, &req);
+        int id = 0;
+        assert_int_equal(sscanf(req.path, "/api/devices/%d", &id), 1);
+        struct gen_device d;
+        assert_int_equal(gen_device(g, id, &d), 0);
+        assert_true(gen_user_sees(g, mix_user_id(m, req.user), d.site_id));
+        seen_by[req.user]++;
+    }
+    assert_true(seen_by[0] > 1000 && seen_by[1] > 1000);
+    strbuf_free(&req.body);
+    gen_free(g);
+    mix_free(m);
+
+    /* a scale without the seed it belongs to is refused */
+    expect_error("{\"dataset_scale\": 1, \"routes\": [{\"route\": \"latest\", \"weight\": 1}]}",
+                 "dataset_scale");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped_mixes_load), cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_deterministic),      cmocka_unit_test(test_shapes_and_shares),
         cmocka_unit_test(test_zipf_skew),          cmocka_unit_test(test_fixed_path),
+        cmocka_unit_test(test_users_ask_about_their_own_devices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
