@@ -123,6 +123,13 @@ fresh_db() {
         -c 'SET client_min_messages = warning' \
         -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' >/dev/null ||
         fail "fresh_db: cannot create extension pg_stat_statements in $name"
+    # The cache builds key Redis entries by database URL: entries left by an earlier
+    # database of the same name would answer for this new one. Drop them all (tests run
+    # one at a time; a cache may always be emptied).
+    if [ -n "${REDIS_URL:-}" ]; then
+        redis-cli -u "$REDIS_URL" --scan --pattern 'apibench:cache:*' 2>/dev/null |
+            xargs -r redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
+    fi
     printf '%s\n' "$T_DATABASE_URL"
 }
 

@@ -53,10 +53,18 @@ check '[ "$status" = 200 ]' "GET latest answers 200, got $status"
 # ---------------------------------------------------------------- 1. exhaustion -> 503
 timeouts_before=$(metric apibench_pool_timeouts_total)
 "$PSQL" -X -q "$T_DATABASE_URL" -c "BEGIN; LOCK TABLE readings IN ACCESS EXCLUSIVE MODE;
-    SELECT pg_sleep(4); COMMIT;" >/dev/null 2>&1 &
+    SELECT pg_sleep(8); COMMIT;" >/dev/null 2>&1 &
 LOCKER=$!
 track_pid "$LOCKER"
-sleep 0.3
+held=0
+for ((i = 0; i < 100; i++)); do # until the lock is held (a loaded machine may be slow)
+    held=$("$PSQL" -X -At "$T_DATABASE_URL" -c "SELECT count(*) FROM pg_locks l
+        JOIN pg_database d ON d.oid = l.database AND d.datname = current_database()
+        WHERE l.relation = 'readings'::regclass AND l.mode = 'AccessExclusiveLock' AND l.granted")
+    [ "$held" -ge 1 ] && break
+    sleep 0.1
+done
+check '[ "$held" -ge 1 ]' "the test holds an exclusive lock on readings"
 for i in 1 2; do
     curl -s -o "$TMP/blocked$i" -w '%{http_code}' --max-time 30 -H "X-API-Key: $KEY" \
         "$URL=$((10 + i))" >"$TMP/blocked$i.status" &
@@ -68,6 +76,7 @@ for ((i = 0; i < 50; i++)); do # until both hold a connection, blocked on the lo
     [ "$waiting" -ge 2 ] && break
     sleep 0.1
 done
+[ "$waiting" = 2 ] || "$PSQL" -X "$T_DATABASE_URL" -c "SELECT pid, application_name, state, wait_event_type, wait_event, left(query, 60) FROM pg_stat_activity WHERE datname = '$DB'" >&2
 check '[ "$waiting" = 2 ]' "two requests hold both pool connections, blocked on the lock ($waiting)"
 
 curl -s -D "$TMP/headers" -o "$TMP/body" -w '%{http_code}' --max-time 10 -H "X-API-Key: $KEY" \
