@@ -66,8 +66,8 @@ int compare_md_write(const json_t *a, const char *name_a, const json_t *b, const
         char *sa, *sb;
         if (json_equal(va, vb) || (va == NULL && vb == NULL))
             continue;
-        sa = va ? json_dumps(va, JSON_ENCODE_ANY) : NULL;
-        sb = vb ? json_dumps(vb, JSON_ENCODE_ANY) : NULL;
+        sa = va ? json_dumps(va, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6)) : NULL;
+        sb = vb ? json_dumps(vb, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6)) : NULL;
         fprintf(out, "- %s: A %s, B %s\n", *k, sa ? sa : "(absent)", sb ? sb : "(absent)");
         free(sa);
         free(sb);

@@ -21,6 +21,6 @@ do for [fmt in "png svg"] {
     plot dat using 1:6:xtic(2) title "p99" lw 2 pt 7 lc rgb "#d95f02", \
          dat using 1:3 title "mean" lw 2 pt 5 lc rgb "#1b9e77", \
          dat using 1:4 title "p50" lw 1 pt 1 dt 3 lc rgb "#7570b3", \
-         dat using 1:3:(sprintf("%.3g", $3)) with labels offset 0,-1 textcolor rgb "#1b9e77" notitle
+         dat using 1:3:(sprintf("%.4g", $3)) with labels offset 0,-1 textcolor rgb "#1b9e77" notitle
     set output
 }

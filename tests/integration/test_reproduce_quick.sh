@@ -2,7 +2,8 @@
 # test_reproduce_quick.sh - the whole reproduction, end to end, in --quick mode: seed a
 # scale-1 database of its own, measure the six builds (on ports 18901..18906), report.
 # Then check what the report claims against what was measured:
-#   - every build ran and has every metric in summary.json (job latency: 06-async only);
+#   - every build ran, passed apibench verify, and has every metric in summary.json (job
+#     latency: 06-async only);
 #   - every plot exists as a valid PNG (magic bytes) and SVG (xmllint, or <svg ... </svg>);
 #   - each row of report.md's measured table shows summary.json's values;
 #   - the server's query counter and pg_stat_statements agree on queries per request,
@@ -79,6 +80,8 @@ for b in s["builds"]:
     if b["status"] != "ok":
         problems.append("%s: %s %s" % (b["build"], b["status"], b.get("reason", "")))
         continue
+    if b.get("verify") != "ok":
+        problems.append("%s: apibench verify: %s" % (b["build"], b.get("verify")))
     for m in metrics:
         v = get(b, m)
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
