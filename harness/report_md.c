@@ -339,7 +339,8 @@ static void write_load_design(FILE *out, const json_t *summary)
             "same load. That rate is the highest the baseline holds: a calibration offers the "
             "baseline short steps of rising rate and keeps the highest step where it served "
             "what was offered (≥ 95%% of the offered requests sent and ≥ 95%% of them "
-            "answered), with p99 under %s ms and under 1%% errors. "
+            "answered), with p99 under %s ms and at most twice the p99 of the first, lightest "
+            "step (past that, requests already queue behind each other), and under 1%% errors. "
             "Offering the baseline more would measure an overflowing queue, not the build. "
             "`--rate R` replaces the calibration (the article's 10k req/min is `--rate 167`).\n\n",
             report_fmt(report_path(summary, "calibration.slo_p99_ms"), 'b'));

@@ -483,19 +483,24 @@ EOF
 }
 
 # rp_calibrate DIR - offers the baseline rising rates (CAL_START, x CAL_FACTOR) and sets
-# COMMON_RATE to the highest that held (p99 < CAL_P99_MS). Results in DIR/sweep/.
+# COMMON_RATE to the highest that held. "Held" bounds p99 twice: under CAL_P99_MS, and at
+# most twice the p99 of the first, lightest step, so that a rate where requests already
+# queue behind each other is not taken for one the baseline holds. Results in DIR/sweep/.
 rp_calibrate() {
-    local dir=$1/sweep rate=$CAL_START i out held=
+    local dir=$1/sweep rate=$CAL_START i out held= bound=$CAL_P99_MS p99
     mkdir -p "$dir"
     for ((i = 0; i < CAL_MAX_STEPS; i++)); do
         out=$dir/rate-$(printf '%010.3f' "$rate")
         rp_load "$out" "$rate" "$CAL_STEP_S" >/dev/null 2>&1 || true
         rp_servers_alive || { rp_log "calibration: the baseline died"; return 1; }
-        if [ -f "$out.json" ] && rp_holds "$out.json" "$CAL_P99_MS"; then
+        if [ -f "$out.json" ] && rp_holds "$out.json" "$bound"; then
             held=$rate
-            rp_log "calibration: $rate req/s holds (p99 $(rp_json "$out.json" 'd["latency"]["p99_ms"]') ms)"
+            p99=$(rp_json "$out.json" 'd["latency"]["p99_ms"]')
+            rp_log "calibration: $rate req/s holds (p99 $p99 ms, bound $bound ms)"
+            [ "$i" -eq 0 ] && bound=$(awk -v p="$p99" -v cap="$CAL_P99_MS" \
+                'BEGIN { b = 2 * p; if (b > cap) b = cap; printf "%.0f", b }')
         else
-            rp_log "calibration: $rate req/s does not hold"
+            rp_log "calibration: $rate req/s does not hold (bound $bound ms)"
             break
         fi
         rate=$(awk -v r="$rate" -v f="$CAL_FACTOR" 'BEGIN { print r * f }')
