@@ -175,24 +175,10 @@ static char *read_sql(const char *name, char *err, size_t errlen)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", load_sql_dir(), name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    char *sql = strbuf_read_file(path, NULL);
+    if (!sql)
         set_err(err, errlen, "cannot read %s: %m (set APIBENCH_SQL_DIR to the sql/ folder)", path);
-        return NULL;
-    }
-    struct strbuf b = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        strbuf_append(&b, chunk, n);
-    int failed = ferror(f);
-    fclose(f);
-    if (failed || !b.data) {
-        set_err(err, errlen, "cannot read %s", path);
-        strbuf_free(&b);
-        return NULL;
-    }
-    return strbuf_steal(&b, NULL);
+    return sql;
 }
 
 static int exec_file(PGconn *c, const char *name, char *err, size_t errlen)

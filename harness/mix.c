@@ -422,25 +422,18 @@ fail_json:
 
 struct mix *mix_load(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_err(err, errlen, "cannot read mix %s: %m", path);
+    size_t len;
+    char *text = strbuf_read_file(path, &len);
+    if (!text || len == 0) {
+        if (text)
+            set_err(err, errlen, "cannot read mix %s: empty file", path);
+        else
+            set_err(err, errlen, "cannot read mix %s: %m", path);
+        free(text);
         return NULL;
     }
-    struct strbuf text = {0};
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        strbuf_append(&text, buf, n);
-    bool failed = ferror(f);
-    fclose(f);
-    if (failed || text.len == 0) {
-        set_err(err, errlen, "cannot read mix %s: %s", path, failed ? "read error" : "empty file");
-        strbuf_free(&text);
-        return NULL;
-    }
-    struct mix *m = mix_parse(text.data, path, err, errlen);
-    strbuf_free(&text);
+    struct mix *m = mix_parse(text, path, err, errlen);
+    free(text);
     return m;
 }
 

@@ -11,40 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apibench/strbuf.h"
 #include "report_prom.h"
-
-char *report_slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-
-    if (f == NULL)
-        return NULL;
-    do {
-        if (cap - len < 4096) {
-            cap = cap ? cap * 2 : 8192;
-            char *grown = realloc(buf, cap + 1);
-            if (grown == NULL) {
-                free(buf);
-                buf = NULL;
-                goto close;
-            }
-            buf = grown;
-        }
-        n = fread(buf + len, 1, cap - len, f);
-        len += n;
-    } while (n > 0);
-    if (ferror(f)) {
-        free(buf);
-        buf = NULL;
-        goto close;
-    }
-    buf[len] = '\0';
-close:
-    fclose(f);
-    return buf;
-}
 
 const char *report_kv(const char *text, const char *key)
 {
@@ -94,7 +62,7 @@ static char *slurp_in(const char *dir, const char *name)
     char path[4096];
     if (!REPORT_FMT_FITS(path, "%s/%s", dir, name))
         return NULL;
-    return report_slurp(path);
+    return strbuf_read_file(path, NULL);
 }
 
 static json_t *load_json_in(const char *dir, const char *name)
@@ -418,7 +386,7 @@ static json_t *plan_block(const char *run_dir, const char *file)
     json_t *out;
     char node[256] = "";
 
-    text = REPORT_FMT_FITS(path, "%s/%s", run_dir, file) ? report_slurp(path) : NULL;
+    text = REPORT_FMT_FITS(path, "%s/%s", run_dir, file) ? strbuf_read_file(path, NULL) : NULL;
     if (text == NULL)
         return json_null();
     out = json_pack("{s:s}", "file", file);
@@ -615,7 +583,7 @@ json_t *report_summary_build(const char *run_dir, char *err, size_t errlen)
     json_t *out, *list, *plans;
     double slo_ms, cal_ms;
 
-    info = REPORT_FMT_FITS(path, "%s/run.info", run_dir) ? report_slurp(path) : NULL;
+    info = REPORT_FMT_FITS(path, "%s/run.info", run_dir) ? strbuf_read_file(path, NULL) : NULL;
     if (info == NULL) {
         snprintf(err, errlen, "cannot read %s: %s (not a reproduction's results folder?)", path,
                  strerror(errno));

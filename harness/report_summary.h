@@ -26,10 +26,6 @@ bool report_step_holds(const json_t *run, double slo_ms);
 /* snprintf into the array buf; true when the whole text fitted (paths, mostly). */
 #define REPORT_FMT_FITS(buf, ...) (snprintf((buf), sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
 
-/* Reads a whole file into a new NUL-terminated buffer (the caller frees it), or returns
- * NULL when it cannot be read. */
-char *report_slurp(const char *path);
-
 /* Looks up key in text made of `key=value` lines. Returns a pointer into a static buffer
  * holding the value (valid until the next call), or NULL when absent. */
 const char *report_kv(const char *text, const char *key);

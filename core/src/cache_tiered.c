@@ -47,6 +47,7 @@
 
 #include "apibench/config.h"
 #include "apibench/metrics.h"
+#include "apibench/redis_url.h"
 #include "apibench/request.h"
 #include "apibench/strbuf.h"
 #include "apibench/ttlmap.h"
@@ -129,49 +130,13 @@ static void warn_redis(struct cache *c, const char *what, const char *detail)
 /* Parses redis://[[user]:password@]host[:port][/db]. Returns 0 or -1 with err. */
 static int parse_redis_url(struct cache *c, const char *url, char *err, size_t errlen)
 {
-    if (!url || strncmp(url, "redis://", 8) != 0) {
-        snprintf(err, errlen,
-                 "invalid redis url \"%s\": expected redis://host:port/db "
-                 "(set REDIS_URL or --redis-url)",
-                 url ? url : "");
+    struct redis_url u;
+    if (redis_url_parse(url, &u, err, errlen) != 0)
         return -1;
-    }
-    const char *p = url + 8;
-    const char *at = strrchr(p, '@');
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *pw = colon ? colon + 1 : p;
-        snprintf(c->password, sizeof c->password, "%.*s", (int)(at - pw), pw);
-        p = at + 1;
-    }
-    size_t hostlen = strcspn(p, ":/");
-    if (hostlen == 0 || hostlen >= sizeof c->host) {
-        snprintf(err, errlen, "invalid redis url \"%s\": no host", url);
-        return -1;
-    }
-    memcpy(c->host, p, hostlen);
-    c->host[hostlen] = '\0';
-    p += hostlen;
-    c->port = 6379;
-    if (*p == ':') {
-        char *end;
-        long port = strtol(p + 1, &end, 10);
-        if (end == p + 1 || port < 1 || port > 65535 || (*end && *end != '/')) {
-            snprintf(err, errlen, "invalid redis url \"%s\": bad port", url);
-            return -1;
-        }
-        c->port = (int)port;
-        p = end;
-    }
-    if (*p == '/' && p[1]) {
-        char *end;
-        long db = strtol(p + 1, &end, 10);
-        if (end == p + 1 || *end || db < 0 || db > 65535) {
-            snprintf(err, errlen, "invalid redis url \"%s\": bad database number", url);
-            return -1;
-        }
-        c->db = (int)db;
-    }
+    snprintf(c->host, sizeof c->host, "%s", u.host);
+    snprintf(c->password, sizeof c->password, "%s", u.password);
+    c->port = u.port;
+    c->db = u.db;
     return 0;
 }
 

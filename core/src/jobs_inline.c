@@ -74,21 +74,11 @@ static int inline_submit(struct jobs *j, struct reqctx *ctx, const struct caller
     json_t *report = NULL;
     char *text = NULL, *result = NULL;
 
-    if (!mail_address_ok(req->email))
-        return apierr_set(err, 400, "bad email '%.80s': expected one address like "
-                                    "name@example.com", req->email ? req->email : "");
-    struct dbconn *c = reqctx_db(ctx, err);
+    struct report_row row;
+    struct dbconn *c = report_admit(ctx, who, req, &row, err);
     if (!c)
         return -1;
-    if (report_check_access(c, who, req, err) != 0)
-        return -1;
-
-    char uid[16], target[16], hours[16];
-    snprintf(uid, sizeof(uid), "%d", who->user_id);
-    snprintf(target, sizeof(target), "%d", req->target_id);
-    snprintf(hours, sizeof(hours), "%d", req->hours);
-    const char *p_ins[] = {uid, req->kind, target, hours, req->email};
-    ins = db_query(c, &st_insert, p_ins);
+    ins = db_query(c, &st_insert, row.params);
     if (!db_ok(ins) || PQntuples(ins) != 1) {
         if (ins && !c->broken)
             apierr_set(err, 500, "cannot record report: %.*s",

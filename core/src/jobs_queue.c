@@ -19,7 +19,6 @@
 #include "apibench/config.h"
 #include "apibench/db.h"
 #include "apibench/jobstream.h"
-#include "apibench/mail.h"
 #include "apibench/report.h"
 #include "apibench/strbuf.h"
 #include "apibench/metrics.h"
@@ -195,21 +194,11 @@ static int queue_submit(struct jobs *j, struct reqctx *ctx, const struct caller 
                         const struct report_request *req, struct job_reply *reply,
                         struct apierr *err)
 {
-    if (!mail_address_ok(req->email))
-        return apierr_set(err, 400, "bad email '%.80s': expected one address like "
-                                    "name@example.com", req->email ? req->email : "");
-    struct dbconn *c = reqctx_db(ctx, err);
+    struct report_row row;
+    struct dbconn *c = report_admit(ctx, who, req, &row, err);
     if (!c)
         return -1;
-    if (report_check_access(c, who, req, err) != 0)
-        return -1;
-
-    char uid[16], target[16], hours[16];
-    snprintf(uid, sizeof(uid), "%d", who->user_id);
-    snprintf(target, sizeof(target), "%d", req->target_id);
-    snprintf(hours, sizeof(hours), "%d", req->hours);
-    const char *params[] = {uid, req->kind, target, hours, req->email};
-    PGresult *r = db_query(c, &st_enqueue, params);
+    PGresult *r = db_query(c, &st_enqueue, row.params);
     if (!db_ok(r) || PQntuples(r) != 1) {
         /* A statement error (e.g. sql/async.sql not applied: no outbox table) is a 500 that
          * says so; a lost connection is a 503. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "apibench/db.h"
+#include "apibench/mail.h"
 #include "apibench/strbuf.h"
 
 #define ISO(x) "to_char(" x ", 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -264,4 +265,27 @@ char *report_mail_text(const json_t *report, int64_t job_id)
                    (long long)json_integer_value(json_object_get(totals, "readings")));
     size_t len;
     return strbuf_steal(&b, &len);
+}
+
+struct dbconn *report_admit(struct reqctx *ctx, const struct caller *who,
+                            const struct report_request *req, struct report_row *row,
+                            struct apierr *err)
+{
+    if (!mail_address_ok(req->email)) {
+        apierr_set(err, 400, "bad email '%.80s': expected one address like name@example.com",
+                   req->email ? req->email : "");
+        return NULL;
+    }
+    struct dbconn *c = reqctx_db(ctx, err);
+    if (!c || report_check_access(c, who, req, err) != 0)
+        return NULL;
+    snprintf(row->uid, sizeof row->uid, "%d", who->user_id);
+    snprintf(row->target, sizeof row->target, "%d", req->target_id);
+    snprintf(row->hours, sizeof row->hours, "%d", req->hours);
+    row->params[0] = row->uid;
+    row->params[1] = req->kind;
+    row->params[2] = row->target;
+    row->params[3] = row->hours;
+    row->params[4] = req->email;
+    return c;
 }

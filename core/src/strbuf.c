@@ -1,6 +1,7 @@
 /* strbuf.c - growable buffer and aborting allocators. */
 #include "apibench/strbuf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,26 @@ char *strbuf_steal(struct strbuf *b, size_t *len)
     b->data = NULL;
     b->len = b->cap = 0;
     return data;
+}
+
+char *strbuf_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct strbuf b = {0};
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        strbuf_append(&b, chunk, n);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        strbuf_free(&b);
+        errno = EIO;
+        return NULL;
+    }
+    return strbuf_steal(&b, len);
 }
 
 void strbuf_free(struct strbuf *b)

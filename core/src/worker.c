@@ -811,21 +811,6 @@ static json_t *timed_build(struct dbconn *c, const struct report_request *req,
     return out;
 }
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct strbuf b = {0};
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        strbuf_append(&b, buf, n);
-    fclose(f);
-    size_t len;
-    return b.data ? strbuf_steal(&b, &len) : xstrdup("");
-}
-
 int worker_compare_reports(const struct worker_config *cfg)
 {
     char err[400];
@@ -842,7 +827,7 @@ int worker_compare_reports(const struct worker_config *cfg)
     if (db_exec_simple(c, "BEGIN") != 0)
         goto pgfail;
     if (cfg->compare_setup) {
-        if (!(setup = read_file(cfg->compare_setup))) {
+        if (!(setup = strbuf_read_file(cfg->compare_setup, NULL))) {
             fprintf(stderr, "apibench-worker: cannot read %s\n", cfg->compare_setup);
             goto out;
         }

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "redis_url.h"
+
 struct dbconn;
 struct strbuf;
 
@@ -34,16 +36,6 @@ struct jobstream_names {
 int jobstream_names_init(struct jobstream_names *n, const char *prefix, const char *group);
 
 /* A parsed redis://[:password@]host[:port][/db] URL. */
-struct redis_url {
-    char host[256];
-    int port;
-    int db;
-    char password[128];
-};
-
-/* Parses url into out. Returns 0, or -1 with a message in err. */
-int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen);
-
 /* Connects (connect timeout connect_ms, command timeout command_ms; 0 = none), AUTHs and
  * SELECTs as the URL says. Returns a context the caller frees with redisFree, or NULL with
  * err. */

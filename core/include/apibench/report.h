@@ -32,6 +32,19 @@ enum report_source {
                              from readings (sql/async.sql; see rollup.h) */
 };
 
+/* The text parameters of a new reports row: user, kind, target, hours, e-mail. */
+struct report_row {
+    char uid[16], target[16], hours[16];
+    const char *params[5];
+};
+
+/* Admits a report request, for both ways of doing it (inline and queued): checks the
+ * e-mail address, gets the request's connection, checks that who may see the target and
+ * fills row. Returns the connection, or NULL with err (400, 404, 503). */
+struct dbconn *report_admit(struct reqctx *ctx, const struct caller *who,
+                            const struct report_request *req, struct report_row *row,
+                            struct apierr *err);
+
 /* Checks that who may see req's target. Returns 0, or -1 with err: 404 when the device or
  * site does not exist or is not in who's sites, 503 when the database failed. */
 int report_check_access(struct dbconn *c, const struct caller *who,

@@ -15,6 +15,10 @@ void strbuf_append(struct strbuf *b, const char *data, size_t len);
 void strbuf_appendf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Hands the data to the caller (who frees it) and resets b. */
 char *strbuf_steal(struct strbuf *b, size_t *len);
+/* Reads the whole file at path into a new NUL-terminated buffer (the caller frees it;
+ * *len, if given, gets its length). Returns NULL with errno set when it cannot be read. */
+char *strbuf_read_file(const char *path, size_t *len);
+
 /* Frees the data. Accepts a zeroed buffer. */
 void strbuf_free(struct strbuf *b);
 

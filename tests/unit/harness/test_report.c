@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apibench/strbuf.h"
 #include "compare_runs.h"
 #include "report_md.h"
 #include "report_prom.h"
@@ -215,7 +216,7 @@ static void test_report_matches_golden(void **state)
         fputs(md, g);
         fclose(g);
     }
-    golden = report_slurp(GOLDEN);
+    golden = strbuf_read_file(GOLDEN, NULL);
     assert_non_null(golden);
     assert_string_equal(md, golden);
     free(golden);
