@@ -181,3 +181,14 @@ int qshape_check_row(const struct reading_in *row, size_t index, struct apierr *
         return apierr_set(err, 400, "invalid readings[%zu].rssi: expected -200..0", index);
     return 0;
 }
+
+PGresult *qshape_run(struct dbconn *c, const struct stmt *s, const char *const *params,
+                     struct apierr *err)
+{
+    PGresult *r = db_query(c, s, params);
+    if (!db_ok(r)) {
+        qshape_db_error(c, r, s->name, err);
+        return NULL;
+    }
+    return r;
+}

@@ -71,25 +71,13 @@ STMT(15, touch_device, 2,
      "UPDATE devices SET last_seen_at = greatest(last_seen_at, (SELECT max(\"timestamp\") "
      "FROM readings WHERE id >= $2 AND device_id = $1)) WHERE id = $1");
 
-/* Runs s and requires a tuples result; on failure maps the error and returns NULL. */
-static PGresult *run(struct dbconn *c, const struct stmt *s, const char *const *params,
-                     struct apierr *err)
-{
-    PGresult *r = db_query(c, s, params);
-    if (!db_ok(r)) {
-        qshape_db_error(c, r, s->name, err);
-        return NULL;
-    }
-    return r;
-}
-
 static int naive_authenticate(struct dbconn *c, const unsigned char key_hash[32],
                               struct caller *out, struct apierr *err)
 {
     char hash[67], uid[16];
     auth_hash_param(key_hash, hash);
     const char *p1[] = {hash};
-    PGresult *k = run(c, &key_by_hash, p1, err);
+    PGresult *k = qshape_run(c, &key_by_hash, p1, err);
     if (!k)
         return -1;
     int rc = -1;
@@ -105,13 +93,13 @@ static int naive_authenticate(struct dbconn *c, const unsigned char key_hash[32]
     }
     snprintf(uid, sizeof uid, "%s", PQgetvalue(k, 0, PQfnumber(k, "user_id")));
     const char *p2[] = {uid};
-    if (!(u = run(c, &user_by_id, p2, err)))
+    if (!(u = qshape_run(c, &user_by_id, p2, err)))
         goto out;
     if (PQntuples(u) != 1) {
         apierr_set(err, 401, "unknown api key");
         goto out;
     }
-    if (!(s = run(c, &user_sites, p2, err)))
+    if (!(s = qshape_run(c, &user_sites, p2, err)))
         goto out;
     memset(out, 0, sizeof *out);
     out->user_id = atoi(uid);
@@ -151,14 +139,14 @@ static int naive_latest(struct dbconn *c, const struct caller *who, const struct
     snprintf(offset, sizeof offset, "%lld", (long long)cur.offset);
 
     const char *pc[] = {sites};
-    PGresult *cnt = run(c, &latest_count, pc, err);
+    PGresult *cnt = qshape_run(c, &latest_count, pc, err);
     if (!cnt)
         return -1;
     long long total = atoll(PQgetvalue(cnt, 0, 0));
     PQclear(cnt);
 
     const char *pp[] = {sites, limit, offset};
-    PGresult *r = run(c, &latest_page, pp, err);
+    PGresult *r = qshape_run(c, &latest_page, pp, err);
     if (!r)
         return -1;
     struct reading_cols cols = {
@@ -186,7 +174,7 @@ static int naive_latest(struct dbconn *c, const struct caller *who, const struct
             char sid[16];
             snprintf(sid, sizeof sid, "%d", site);
             const char *ps[] = {sid};
-            PGresult *s = run(c, &site_by_id, ps, err);
+            PGresult *s = qshape_run(c, &site_by_id, ps, err);
             if (!s)
                 goto out;
             names[nsite] = PQntuples(s) == 1 ? render_text(s, 0, PQfnumber(s, "name"))
@@ -215,7 +203,7 @@ static PGresult *device_for(struct dbconn *c, const struct caller *who, const ch
                             struct apierr *err)
 {
     const char *p[] = {id};
-    PGresult *d = run(c, &device_by_id, p, err);
+    PGresult *d = qshape_run(c, &device_by_id, p, err);
     if (!d)
         return NULL;
     if (PQntuples(d) != 1) {
@@ -254,7 +242,7 @@ static int naive_device_readings(struct dbconn *c, const struct caller *who, int
         return -1;
     PQclear(d);
     const char *p[] = {id, h, l};
-    PGresult *r = run(c, &device_readings, p, err);
+    PGresult *r = qshape_run(c, &device_readings, p, err);
     if (!r)
         return -1;
     struct reading_cols cols;
@@ -279,9 +267,9 @@ static int naive_device_detail(struct dbconn *c, const struct caller *who, int d
     int rc = -1;
     snprintf(site, sizeof site, "%s", PQgetvalue(d, 0, PQfnumber(d, "site_id")));
     const char *ps[] = {site}, *pd[] = {id};
-    if (!(s = run(c, &site_by_id, ps, err)) || !(last = run(c, &last_reading, pd, err)) ||
-        !(cnt = run(c, &count_24h, pd, err)) || !(t = run(c, &temperature_24h, pd, err)) ||
-        !(h = run(c, &humidity_24h, pd, err)) || !(b = run(c, &battery_24h, pd, err)))
+    if (!(s = qshape_run(c, &site_by_id, ps, err)) || !(last = qshape_run(c, &last_reading, pd, err)) ||
+        !(cnt = qshape_run(c, &count_24h, pd, err)) || !(t = qshape_run(c, &temperature_24h, pd, err)) ||
+        !(h = qshape_run(c, &humidity_24h, pd, err)) || !(b = qshape_run(c, &battery_24h, pd, err)))
         goto out;
     struct reading_cols rcols;
     device_reading_cols(last, &rcols);
@@ -331,11 +319,11 @@ static int naive_ingest(struct dbconn *c, const struct caller *who, int device_i
     if (db_exec_simple(c, "BEGIN") != 0)
         return qshape_db_error(c, NULL, "BEGIN", err);
     const char *lock[] = {QSHAPE_INGEST_LOCK_KEY};
-    PGresult *r = run(c, &qshape_ingest_lock, lock, err);
+    PGresult *r = qshape_run(c, &qshape_ingest_lock, lock, err);
     if (!r)
         goto rollback;
     PQclear(r);
-    if (!(r = run(c, &max_reading_id, NULL, err)))
+    if (!(r = qshape_run(c, &max_reading_id, NULL, err)))
         goto rollback;
     long long next = atoll(PQgetvalue(r, 0, 0)) + 1;
     PQclear(r);
@@ -347,14 +335,14 @@ static int naive_ingest(struct dbconn *c, const struct caller *who, int device_i
         snprintf(bat, sizeof bat, "%.17g", rows[i].battery);
         snprintf(rssi, sizeof rssi, "%d", rows[i].rssi);
         const char *p[] = {rid, id, rows[i].timestamp, temp, hum, bat, rssi};
-        if (!(r = run(c, &insert_reading, p, err)))
+        if (!(r = qshape_run(c, &insert_reading, p, err)))
             goto rollback;
         PQclear(r);
     }
     char first[24];
     snprintf(first, sizeof first, "%lld", next);
     const char *pt[] = {id, first};
-    if (!(r = run(c, &touch_device, pt, err)))
+    if (!(r = qshape_run(c, &touch_device, pt, err)))
         goto rollback;
     PQclear(r);
     if (db_exec_simple(c, "COMMIT") != 0)

@@ -83,24 +83,13 @@ STMT(22, insert_batch, 6,
      "(SELECT max(\"timestamp\") FROM ins)) WHERE id = $1 "
      "RETURNING (SELECT count(*) FROM ins)");
 
-static PGresult *run(struct dbconn *c, const struct stmt *s, const char *const *params,
-                     struct apierr *err)
-{
-    PGresult *r = db_query(c, s, params);
-    if (!db_ok(r)) {
-        qshape_db_error(c, r, s->name, err);
-        return NULL;
-    }
-    return r;
-}
-
 static int opt_authenticate(struct dbconn *c, const unsigned char key_hash[32],
                             struct caller *out, struct apierr *err)
 {
     char hash[67];
     auth_hash_param(key_hash, hash);
     const char *p[] = {hash};
-    PGresult *r = run(c, &authenticate, p, err);
+    PGresult *r = qshape_run(c, &authenticate, p, err);
     if (!r)
         return -1;
     int rc = -1;
@@ -139,10 +128,10 @@ static int opt_latest(struct dbconn *c, const struct caller *who, const struct l
     if (p->cursor) {
         snprintf(rid, sizeof rid, "%lld", (long long)cur.reading_id);
         const char *pa[] = {sites, cur.timestamp, rid, limit};
-        r = run(c, &latest_after, pa, err);
+        r = qshape_run(c, &latest_after, pa, err);
     } else {
         const char *pf[] = {sites, limit};
-        r = run(c, &latest_first, pf, err);
+        r = qshape_run(c, &latest_first, pf, err);
     }
     if (!r)
         return -1;
@@ -171,7 +160,7 @@ static int opt_device_readings(struct dbconn *c, const struct caller *who, int d
     snprintf(l, sizeof l, "%d", limit);
     qshape_sites_param(who, sites, sizeof sites);
     const char *p[] = {id, h, l, sites};
-    PGresult *r = run(c, &device_readings, p, err);
+    PGresult *r = qshape_run(c, &device_readings, p, err);
     if (!r)
         return -1;
     int rc = -1;
@@ -205,7 +194,7 @@ static int opt_device_detail(struct dbconn *c, const struct caller *who, int dev
     snprintf(id, sizeof id, "%d", device_id);
     qshape_sites_param(who, sites, sizeof sites);
     const char *p[] = {id, sites};
-    PGresult *r = run(c, &device_detail, p, err);
+    PGresult *r = qshape_run(c, &device_detail, p, err);
     if (!r)
         return -1;
     int rc = -1;
@@ -244,7 +233,7 @@ static int opt_ingest(struct dbconn *c, const struct caller *who, int device_id,
         if (qshape_check_row(&rows[i], i, err) != 0)
             return -1;
     const char *pd[] = {id};
-    PGresult *r = run(c, &device_site, pd, err);
+    PGresult *r = qshape_run(c, &device_site, pd, err);
     if (!r)
         return -1;
     if (PQntuples(r) != 1) {
@@ -278,11 +267,11 @@ static int opt_ingest(struct dbconn *c, const struct caller *who, int device_id,
         goto out;
     }
     const char *lock[] = {QSHAPE_INGEST_LOCK_KEY};
-    if (!(r = run(c, &qshape_ingest_lock, lock, err)))
+    if (!(r = qshape_run(c, &qshape_ingest_lock, lock, err)))
         goto rollback;
     PQclear(r);
     const char *pi[] = {id, ts.data, temp.data, hum.data, bat.data, rssi.data};
-    if (!(r = run(c, &insert_batch, pi, err)))
+    if (!(r = qshape_run(c, &insert_batch, pi, err)))
         goto rollback;
     PQclear(r);
     if (db_exec_simple(c, "COMMIT") != 0) {

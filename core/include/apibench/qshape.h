@@ -14,6 +14,7 @@
 
 struct dbconn;
 struct cursor;
+struct stmt;
 
 /* Column numbers of a result holding readings; -1 for a column the shape leaves out. */
 struct reading_cols {
@@ -38,6 +39,11 @@ int qshape_cursor_after(const json_t *readings, int64_t offset, struct cursor *c
 
 /* The caller's sites as a PostgreSQL int[] literal ("{1,2,3}") in out. */
 void qshape_sites_param(const struct caller *who, char *out, size_t outlen);
+
+/* Runs s through db_query and requires success; on failure maps the error into err
+ * (qshape_db_error) and returns NULL. The caller PQclears a non-NULL result. */
+PGresult *qshape_run(struct dbconn *c, const struct stmt *s, const char *const *params,
+                     struct apierr *err);
 
 /* Maps a failed statement to err and clears r: 503 (Retry-After 1) when the connection is
  * gone, else 500 with the server log getting PostgreSQL's message. Returns -1. */
