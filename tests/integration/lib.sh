@@ -133,6 +133,20 @@ fresh_db() {
     printf '%s\n' "$T_DATABASE_URL"
 }
 
+# seeded_db NAME SEED - fresh_db NAME, dropped again when the test exits, seeded at scale 1
+# with SEED and given every index the builds rely on (sql/indexes_article.sql and
+# sql/index_headline.sql). Sets what fresh_db sets.
+seeded_db() {
+    local name=$1 seed=$2
+    fresh_db "$name" >/dev/null
+    on_exit "drop_db $name"
+    note "seeding $name (scale 1)"
+    "$BUILD_DIR/apibench" seed --scale 1 --seed "$seed" --database-url "$T_DATABASE_URL" \
+        --quiet >/dev/null || fail "seeding $name failed"
+    "$PSQL" -X -q -v ON_ERROR_STOP=1 "$T_DATABASE_URL" -f "$SOURCE_DIR/sql/indexes_article.sql" \
+        -f "$SOURCE_DIR/sql/index_headline.sql" >/dev/null || fail "cannot create the indexes"
+}
+
 # drop_db NAME - drops database NAME if it exists (disconnecting its sessions).
 drop_db() {
     local name=$1

@@ -18,13 +18,7 @@ DB=apibench_t_strat_cache
 PORT_A=18401 PORT_B=18402 PORT_C=18403 REDIS_PORT=18490
 SEED=11
 
-fresh_db "$DB" >/dev/null
-on_exit "drop_db $DB"
-note "seeding $DB (scale 1)"
-"$CLI" seed --scale 1 --seed "$SEED" --database-url "$T_DATABASE_URL" --quiet >/dev/null ||
-    fail "seeding failed"
-"$PSQL" -X -q -v ON_ERROR_STOP=1 "$T_DATABASE_URL" -f "$SOURCE_DIR/sql/indexes_article.sql" \
-    -f "$SOURCE_DIR/sql/index_headline.sql" >/dev/null || fail "cannot create the indexes"
+seeded_db "$DB" "$SEED"
 
 read -r USER_ID _ KEY < <("$CLI" keys --seed "$SEED" | head -n 1)
 [ -n "${KEY:-}" ] || fail "apibench keys printed no key"

@@ -13,13 +13,7 @@ DB=apibench_t_strat_gzip
 PORT=18420
 SEED=13
 
-fresh_db "$DB" >/dev/null
-on_exit "drop_db $DB"
-note "seeding $DB (scale 1)"
-"$CLI" seed --scale 1 --seed "$SEED" --database-url "$T_DATABASE_URL" --quiet >/dev/null ||
-    fail "seeding failed"
-"$PSQL" -X -q -v ON_ERROR_STOP=1 "$T_DATABASE_URL" -f "$SOURCE_DIR/sql/indexes_article.sql" \
-    -f "$SOURCE_DIR/sql/index_headline.sql" >/dev/null || fail "cannot create the indexes"
+seeded_db "$DB" "$SEED"
 read -r _ _ KEY < <("$CLI" keys --seed "$SEED" | head -n 1)
 [ -n "${KEY:-}" ] || fail "apibench keys printed no key"
 
