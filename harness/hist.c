@@ -156,18 +156,25 @@ double hist_stdev(const struct hist *h)
     return h->total ? sqrt(h->m2 / (double)h->total) : 0.0;
 }
 
-int64_t hist_value_at_percentile(const struct hist *h, double percentile)
+int64_t hist_percentile_rank(double percentile, int64_t count)
 {
-    if (h->total == 0)
+    if (count <= 0)
         return 0;
     if (percentile > 100.0)
         percentile = 100.0;
     if (percentile < 0.0)
         percentile = 0.0;
-    /* the rank of the wanted value, at least the first one */
-    int64_t rank = (int64_t)(percentile / 100.0 * (double)h->total + 0.5);
+    int64_t rank = (int64_t)(percentile / 100.0 * (double)count + 0.5);
     if (rank < 1)
         rank = 1;
+    return rank < count ? rank : count;
+}
+
+int64_t hist_value_at_percentile(const struct hist *h, double percentile)
+{
+    int64_t rank = hist_percentile_rank(percentile, h->total);
+    if (rank == 0)
+        return 0;
     int64_t seen = 0;
     for (int i = 0; i < COUNTS_LEN; i++) {
         seen += h->counts[i];

@@ -44,9 +44,16 @@ int64_t hist_max(const struct hist *h);
 double hist_mean(const struct hist *h);
 double hist_stdev(const struct hist *h);
 
+/* The rank (1..count) of the value that stands for `percentile` (0..100) among count
+ * values: percentile/100 * count rounded half up, at least 1, at most count. This is
+ * HdrHistogram's rule and the one percentile definition of apibench (docs/RESULTS.md):
+ * with 60 values p99 is rank 59, the second largest; p99 is the largest value only while
+ * count < 50. 0 when count is 0. */
+int64_t hist_percentile_rank(double percentile, int64_t count);
+
 /* The value below or at which `percentile` percent (0..100) of the recorded values lie:
- * the highest value equivalent to the bucket holding that rank (as HdrHistogram reports
- * it), capped at hist_max. 0 when empty. */
+ * the highest value equivalent to the bucket holding the value of rank
+ * hist_percentile_rank (as HdrHistogram reports it), capped at hist_max. 0 when empty. */
 int64_t hist_value_at_percentile(const struct hist *h, double percentile);
 
 /* Writes h's percentile spectrum in HdrHistogram's classic text (.hgrm) format, values

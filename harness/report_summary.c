@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "apibench/strbuf.h"
+#include "hist.h"
 #include "report_prom.h"
 
 const char *report_kv(const char *text, const char *key)
@@ -44,15 +45,11 @@ static int cmp_double(const void *a, const void *b)
 
 double report_percentile(double *v, size_t n, double p)
 {
-    size_t rank;
-
     if (n == 0)
         return NAN;
     qsort(v, n, sizeof *v, cmp_double);
-    rank = (size_t)ceil(p / 100.0 * (double)n);
-    if (rank < 1)
-        rank = 1;
-    return v[rank - 1];
+    /* the histograms' rule (hist_percentile_rank), so that one definition holds everywhere */
+    return v[hist_percentile_rank(p, (int64_t)n) - 1];
 }
 
 /* ---- small helpers over files of one build folder */

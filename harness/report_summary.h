@@ -30,7 +30,8 @@ bool report_step_holds(const json_t *run, double slo_ms);
  * holding the value (valid until the next call), or NULL when absent. */
 const char *report_kv(const char *text, const char *key);
 
-/* Sorts the n values of v in place and returns the nearest-rank percentile p (0..100). */
+/* Sorts the n values of v in place and returns percentile p (0..100) by the rank rule of
+ * hist_percentile_rank. NAN when n is 0. */
 double report_percentile(double *v, size_t n, double p);
 
 #endif

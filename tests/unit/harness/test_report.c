@@ -16,6 +16,7 @@
 
 #include "apibench/strbuf.h"
 #include "compare_runs.h"
+#include "hist.h"
 #include "report_md.h"
 #include "report_prom.h"
 #include "report_summary.h"
@@ -98,6 +99,41 @@ static void test_percentile_nearest_rank(void **state)
     assert_true(report_percentile(v, 4, 99) == 900);
     assert_true(report_percentile(v, 4, 0) == 310);
     assert_true(isnan(report_percentile(v, 0, 50)));
+}
+
+/* The report's percentiles and the histograms' follow one rule for every sample size: with
+ * 60 values p99 is the second largest, with 49 the largest. Values under 2048 us are exact
+ * in the histogram, so both must return the same value. */
+static void test_percentile_one_definition(void **state)
+{
+    static const double pcts[] = {0, 50, 90, 99, 99.9, 100};
+    (void)state;
+    for (int n = 1; n <= 250; n++) {
+        struct hist *h = hist_new();
+        double *v = malloc((size_t)n * sizeof *v);
+        assert_non_null(v);
+        for (int i = 0; i < n; i++) {
+            v[i] = (double)((i * 37) % n + 1); /* 1..n, shuffled */
+            hist_record(h, (int64_t)v[i]);
+        }
+        for (size_t k = 0; k < sizeof pcts / sizeof pcts[0]; k++)
+            assert_true(report_percentile(v, (size_t)n, pcts[k]) ==
+                        (double)hist_value_at_percentile(h, pcts[k]));
+        free(v);
+        hist_free(h);
+    }
+    double sixty[60];
+    for (int i = 0; i < 60; i++)
+        sixty[i] = i + 1;
+    assert_true(report_percentile(sixty, 60, 99) == 59);
+    double fortynine[49];
+    for (int i = 0; i < 49; i++)
+        fortynine[i] = i + 1;
+    assert_true(report_percentile(fortynine, 49, 99) == 49);
+    assert_int_equal(hist_percentile_rank(99, 60), 59);
+    assert_int_equal(hist_percentile_rank(99, 50), 50);
+    assert_int_equal(hist_percentile_rank(99, 49), 49);
+    assert_int_equal(hist_percentile_rank(50, 0), 0);
 }
 
 static void test_step_holds(void **state)
@@ -228,6 +264,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prom_sums_matching_series),
         cmocka_unit_test(test_percentile_nearest_rank),
+        cmocka_unit_test(test_percentile_one_definition),
         cmocka_unit_test(test_step_holds),
         cmocka_unit_test(test_summary_figures),
         cmocka_unit_test(test_queries_mismatch_is_flagged),
