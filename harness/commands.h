@@ -4,12 +4,13 @@
 #ifndef APIBENCH_COMMANDS_H
 #define APIBENCH_COMMANDS_H
 
-int seed_main(int argc, char **argv);    /* datasets/: load synthetic data */
-int freshen_main(int argc, char **argv); /* datasets/: move timestamps up to now */
-int keys_main(int argc, char **argv);    /* datasets/: print the seeded users' API keys */
-int run_main(int argc, char **argv);     /* harness/: measured load */
-int verify_main(int argc, char **argv);  /* harness/: check builds before load */
-int report_main(int argc, char **argv);  /* harness/: results folder -> report.md */
-int compare_main(int argc, char **argv); /* harness/: two results folders -> one table */
+int seed_main(int argc, char **argv);     /* datasets/: load synthetic data */
+int freshen_main(int argc, char **argv);  /* datasets/: move timestamps up to now */
+int keys_main(int argc, char **argv);     /* datasets/: print the seeded users' API keys */
+int run_main(int argc, char **argv);      /* harness/: measured load */
+int verify_main(int argc, char **argv);   /* harness/: check builds before load */
+int capacity_main(int argc, char **argv); /* harness/: capacity search, or --check a run */
+int report_main(int argc, char **argv);   /* harness/: results folder -> report.md */
+int compare_main(int argc, char **argv);  /* harness/: two results folders -> one table */
 
 #endif

@@ -20,29 +20,82 @@ static const struct {
     const char *label, *path;
     char kind;
 } metrics[] = {
-    {"Response time mean (ms)", "latency_ms.mean", 'm'},
-    {"Response time p99 (ms)", "latency_ms.p99", 'm'},
-    {"DB queries/request", "db_queries_per_request.server", 'q'},
-    {"Cache hit rate overall", "cache_hit_rate.overall", 'p'},
-    {"Server CPU (% of machine)", "cpu.server_pct", 'c'},
-    {"Postgres CPU (% of machine)", "cpu.postgres_pct", 'c'},
-    {"Error rate", "errors.rate", 'p'},
-    {"Throughput (req/s)", "throughput_rps", 'r'},
-    {"Capacity under the SLO (req/s)", "capacity.rps", 'r'},
-    {"Bytes/response sent", "bytes_per_response.sent", 'b'},
+    /* the figures at the article's 167 req/s and the capacity: comparable across machines
+     * (the calibrated common rate is not: it depends on the machine) */
+    {"Capacity lower bound (req/s)", "capacity.lower", 'r'},
+    {"Capacity upper bound (req/s)", "capacity.upper", 'r'},
+    {"167 req/s: response time mean (ms)", "article_load.latency_ms.mean", 'm'},
+    {"167 req/s: response time p99 (ms)", "article_load.latency_ms.p99", 'm'},
+    {"167 req/s: achieved rate (req/s)", "article_load.achieved_rps", 'r'},
+    {"167 req/s: error rate", "article_load.errors.rate", 'p'},
+    {"167 req/s: DB queries/request", "article_load.db_queries_per_request.server", 'q'},
+    {"167 req/s: cache hit rate overall", "article_load.cache_hit_rate.overall", 'p'},
+    {"167 req/s: server CPU (% of machine)", "article_load.cpu.server_pct", 'c'},
+    {"167 req/s: Postgres CPU (% of machine)", "article_load.cpu.postgres_pct", 'c'},
+    {"167 req/s: CPU-µs/request", "article_load.cpu.total_us_per_request", 'b'},
+    {"167 req/s: bytes/response sent", "article_load.bytes_per_response.sent", 'b'},
 };
 
+/* What two runs must share to be compared: the data (scale, seed), the load (mix) and the
+ * mode (default or quick). */
+static const char *const like_keys[] = {"scale", "seed", "mix", "mode", "quick", NULL};
+
+int compare_unlike(const json_t *a, const json_t *b, char *buf, size_t len)
+{
+    const json_t *ra = json_object_get(a, "run"), *rb = json_object_get(b, "run");
+    int n = 0;
+    size_t used = 0;
+
+    if (len > 0)
+        buf[0] = '\0';
+    for (const char *const *k = like_keys; *k; k++) {
+        json_t *va = json_object_get(ra, *k), *vb = json_object_get(rb, *k);
+        char *sa, *sb;
+        if (json_equal(va, vb) || (va == NULL && vb == NULL))
+            continue;
+        sa = va ? json_dumps(va, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6)) : NULL;
+        sb = vb ? json_dumps(vb, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6)) : NULL;
+        if (used < len) {
+            int w = snprintf(buf + used, len - used, "%s%s (A %s, B %s)", n ? "; " : "", *k,
+                             sa ? sa : "absent", sb ? sb : "absent");
+            used += w > 0 ? (size_t)w : 0;
+        }
+        free(sa);
+        free(sb);
+        n++;
+    }
+    return n;
+}
+
 /* The environment and configuration keys listed when they differ. */
-static const char *const env_keys[] = {
-    "hostname", "cpu_model", "cores", "memory_bytes", "kernel", "os", "postgres_version",
-    "redis_version", "git_commit", "build_type", "mode", "scale", "seed", "common_rate",
-    "rate_source", "phase_s", "mix", "instances", "pgbouncer", "quick", NULL};
+static const char *const env_keys[] = {"hostname",
+                                       "cpu_model",
+                                       "cores",
+                                       "memory_bytes",
+                                       "kernel",
+                                       "os",
+                                       "postgres_version",
+                                       "redis_version",
+                                       "git_commit",
+                                       "build_type",
+                                       "mode",
+                                       "scale",
+                                       "seed",
+                                       "common_rate",
+                                       "rate_source",
+                                       "phase_s",
+                                       "mix",
+                                       "instances",
+                                       "pgbouncer",
+                                       "quick",
+                                       NULL};
 
 static const json_t *build_named(const json_t *summary, const char *name)
 {
     size_t i;
     json_t *b;
-    json_array_foreach(json_object_get(summary, "builds"), i, b) {
+    json_array_foreach(json_object_get(summary, "builds"), i, b)
+    {
         const char *n = json_string_value(json_object_get(b, "build"));
         if (n && strcmp(n, name) == 0)
             return b;
@@ -58,8 +111,14 @@ int compare_md_write(const json_t *a, const char *name_a, const json_t *b, const
     size_t i;
     json_t *ba;
 
-    fprintf(out, "# apibench comparison\n\nA = `%s`, B = `%s`. Ratio = B / A.\n\n", name_a,
-            name_b);
+    char unlike[1024];
+
+    fprintf(out, "# apibench comparison\n\nA = `%s`, B = `%s`. Ratio = B / A.\n\n", name_a, name_b);
+    if (compare_unlike(a, b, unlike, sizeof unlike) > 0)
+        fprintf(out,
+                "**Unlike runs, compared with --force:** %s. Their figures measure "
+                "different work.\n\n",
+                unlike);
     fprintf(out, "## Environment differences\n\n");
     for (const char *const *k = env_keys; *k; k++) {
         json_t *va = json_object_get(ra, *k), *vb = json_object_get(rb, *k);
@@ -75,10 +134,13 @@ int compare_md_write(const json_t *a, const char *name_a, const json_t *b, const
     }
     if (differences == 0)
         fprintf(out, "None recorded.\n");
-    fprintf(out, "\n## Figures\n\n| Metric | Build | A | B | B/A |\n| --- | --- | --- | --- | "
-                 "--- |\n");
+    fprintf(out, "\n## Figures\n\nCapacity brackets and the figures at the article's 167 req/s "
+                 "(medians of each run's repeats). The common rate's figures are left out: "
+                 "each machine calibrates its own.\n\n| Metric | Build | A | B | B/A |\n"
+                 "| --- | --- | --- | --- | --- |\n");
     for (size_t m = 0; m < sizeof metrics / sizeof metrics[0]; m++) {
-        json_array_foreach(json_object_get(a, "builds"), i, ba) {
+        json_array_foreach(json_object_get(a, "builds"), i, ba)
+        {
             const char *name = json_string_value(json_object_get(ba, "build"));
             const json_t *bb = build_named(b, name);
             json_t *xa = report_path(ba, metrics[m].path);
@@ -123,14 +185,15 @@ static int write_compare_dat(const json_t *a, const json_t *b, const char *out_d
     if (f == NULL)
         return -1;
     fprintf(f, "# i build meanA p99A meanB p99B\n");
-    json_array_foreach(json_object_get(a, "builds"), i, ba) {
+    json_array_foreach(json_object_get(a, "builds"), i, ba)
+    {
         const char *name = json_string_value(json_object_get(ba, "build"));
         const json_t *bb = build_named(b, name);
         fprintf(f, "%zu %s", i, name);
-        report_dat_num(f, report_path(ba, "latency_ms.mean"));
-        report_dat_num(f, report_path(ba, "latency_ms.p99"));
-        report_dat_num(f, bb ? report_path(bb, "latency_ms.mean") : NULL);
-        report_dat_num(f, bb ? report_path(bb, "latency_ms.p99") : NULL);
+        report_dat_num(f, report_path(ba, "article_load.latency_ms.mean"));
+        report_dat_num(f, report_path(ba, "article_load.latency_ms.p99"));
+        report_dat_num(f, bb ? report_path(bb, "article_load.latency_ms.mean") : NULL);
+        report_dat_num(f, bb ? report_path(bb, "article_load.latency_ms.p99") : NULL);
         fprintf(f, "\n");
     }
     return fclose(f);
@@ -138,10 +201,12 @@ static int write_compare_dat(const json_t *a, const json_t *b, const char *out_d
 
 static void compare_usage(FILE *out)
 {
-    fprintf(out, "usage: apibench compare [--out DIR] [--no-plots] RUN_A RUN_B\n\n"
+    fprintf(out, "usage: apibench compare [--out DIR] [--no-plots] [--force] RUN_A RUN_B\n\n"
                  "Compares two scripts/reproduce results folders: writes DIR/compare.md (also\n"
                  "printed) and DIR/plots/compare_progression.{png,svg}. DIR defaults to\n"
-                 "compare-<A>-vs-<B> beside RUN_A; an existing DIR is refused.\n");
+                 "compare-<A>-vs-<B> beside RUN_A; an existing DIR is refused.\n"
+                 "Runs whose scale, seed, mix or mode differ are refused (exit 1) unless\n"
+                 "--force, which lists the differences at the top of the comparison.\n");
 }
 
 static const char *base_name(const char *path, char *buf, size_t len)
@@ -158,12 +223,13 @@ static const char *base_name(const char *path, char *buf, size_t len)
 int compare_main(int argc, char **argv)
 {
     static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-                                          {"no-plots", no_argument, NULL, 'n'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {0, 0, 0, 0}};
+                                         {"no-plots", no_argument, NULL, 'n'},
+                                         {"force", no_argument, NULL, 'f'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0, 0, 0, 0}};
     const char *out_dir = NULL;
-    bool plots = true;
-    char dir[PATH_MAX], path[PATH_MAX], na[PATH_MAX], nb[PATH_MAX], err[512];
+    bool plots = true, force = false;
+    char dir[PATH_MAX], path[PATH_MAX], na[PATH_MAX], nb[PATH_MAX], err[512], unlike[1024];
     json_t *a = NULL, *b = NULL;
     FILE *f;
     int c, rc = 1;
@@ -176,6 +242,9 @@ int compare_main(int argc, char **argv)
             break;
         case 'n':
             plots = false;
+            break;
+        case 'f':
+            force = true;
             break;
         case 'h':
             compare_usage(stdout);
@@ -193,6 +262,11 @@ int compare_main(int argc, char **argv)
     b = a ? load_summary(argv[optind + 1]) : NULL;
     if (a == NULL || b == NULL)
         goto out;
+    if (compare_unlike(a, b, unlike, sizeof unlike) > 0 && !force) {
+        fprintf(stderr, "apibench compare: unlike runs: %s (--force compares them anyway)\n",
+                unlike);
+        goto out;
+    }
     if (out_dir == NULL) {
         char parent[PATH_MAX];
         const char *slash;
@@ -202,7 +276,8 @@ int compare_main(int argc, char **argv)
         slash = strrchr(parent, '/');
         snprintf(dir, sizeof dir, "%.*s%scompare-%.1000s-vs-%.1000s",
                  slash ? (int)(slash - parent) : 0, parent, slash ? "/" : "",
-                 base_name(argv[optind], na, sizeof na), base_name(argv[optind + 1], nb, sizeof nb));
+                 base_name(argv[optind], na, sizeof na),
+                 base_name(argv[optind + 1], nb, sizeof nb));
         out_dir = dir;
     }
     if (mkdir(out_dir, 0755) != 0) {
@@ -210,7 +285,8 @@ int compare_main(int argc, char **argv)
                 errno == EEXIST ? "it exists (never overwritten)" : strerror(errno));
         goto out;
     }
-    if (!REPORT_FMT_FITS(path, "%s/plots", out_dir) || mkdir(path, 0755) != 0 || write_compare_dat(a, b, out_dir) != 0) {
+    if (!REPORT_FMT_FITS(path, "%s/plots", out_dir) || mkdir(path, 0755) != 0 ||
+        write_compare_dat(a, b, out_dir) != 0) {
         fprintf(stderr, "apibench compare: cannot write %s: %s\n", path, strerror(errno));
         goto out;
     }

@@ -22,8 +22,10 @@
 
 enum loadgen_phase { LOADGEN_WARMUP, LOADGEN_MEASURED, LOADGEN_COOLDOWN, LOADGEN_NPHASES };
 
-/* Error kinds. Timeouts and connect errors never enter the latency histograms;
- * HTTP 4xx/5xx responses do (they are responses) and are counted here as well. */
+/* Error kinds. Every failed request (connect, timeout, other, backlog, unsent) enters the
+ * phase's latency histogram as max(its time since the intended send, the timeout), as
+ * wrk2 users expect, but not latency_answered. HTTP 4xx/5xx are responses: they enter
+ * both histograms with their real latency and are counted here as well. */
 enum loadgen_error {
     LOADGEN_ERR_CONNECT, /* could not connect (refused, unreachable, connect timeout) */
     LOADGEN_ERR_TIMEOUT, /* no complete response within the per-request timeout */
@@ -46,7 +48,10 @@ struct loadgen_config {
     int64_t warmup_ns, duration_ns, cooldown_ns;
     long timeout_ms; /* per request, > 0 */
     uint64_t seed;
-    bool gzip;                  /* send Accept-Encoding: gzip (bodies are not decoded) */
+    bool gzip;                  /* send Accept-Encoding: gzip */
+    bool decode;                /* inflate gzip bodies to count their decoded bytes; off:
+                                   wire bytes and status only (body_bytes_decoded stays 0) */
+    bool busy_poll;             /* spin (poll with timeout 0) instead of sleeping */
     int backlog_max;            /* per thread bound on due-but-unsent requests, >= 1 */
     const char *const *headers; /* extra "Name: value" headers, nheaders of them */
     int nheaders;
@@ -56,8 +61,17 @@ struct loadgen_config {
 struct loadgen_route_stats {
     int64_t sent, responses, errors;
     int64_t body_bytes_wire;    /* response bodies as they came over the wire */
-    int64_t body_bytes_decoded; /* the same after un-gzipping (equal when not gzipped) */
-    struct hist *latency, *service;
+    int64_t body_bytes_decoded; /* the same after un-gzipping (cfg->decode only) */
+    struct hist *latency;       /* responses and failed transfers, as the phase's */
+    struct hist *service;       /* responses only */
+};
+
+/* One second of the measured phase, by intended send time: what happened to the
+ * requests due in it (latency as in loadgen_stats.latency, failures included). */
+struct loadgen_second {
+    int64_t due, responses, errors;
+    int64_t latency_sum_us, latency_max_us; /* over responses and failures */
+    int64_t latency_count;
 };
 
 /* What one phase measured. */
@@ -72,9 +86,11 @@ struct loadgen_stats {
     int64_t status_class[6]; /* responses by status / 100 (index 1..5) */
     int64_t header_bytes, body_bytes_wire, body_bytes_decoded;
     int64_t gzip_responses;
-    struct hist *latency; /* completion - intended send */
-    struct hist *service; /* completion - actual send */
-    struct hist *lag;     /* actual send - intended send */
+    struct hist *latency;          /* completion - intended send; failures as at least the
+                                      timeout (see enum loadgen_error) */
+    struct hist *latency_answered; /* the same for HTTP responses only */
+    struct hist *service;          /* completion - actual send, responses only */
+    struct hist *lag;              /* actual send - intended send */
     struct loadgen_route_stats routes[MIX_NROUTES];
 };
 
@@ -83,6 +99,9 @@ struct loadgen_result {
     double phase_s[LOADGEN_NPHASES]; /* how long each phase actually ran */
     bool interrupted;                /* loadgen_request_stop was called */
     bool cut_short;                  /* a phase ended early */
+    bool decoded;                    /* cfg->decode: body_bytes_decoded was measured */
+    struct loadgen_second *timeline; /* the measured phase, one entry per intended second */
+    int timeline_len;                /* ceil(duration_s) */
 };
 
 /* Runs the load described by cfg and fills res (which the caller zeroes first and frees
@@ -99,7 +118,12 @@ void loadgen_request_stop(void);
 /* Clears a previous stop request (for tests running several loads in one process). */
 void loadgen_reset_stop(void);
 
-/* Frees the histograms in res. Accepts a zeroed result. */
+/* Opens (and closes) one TCP connection to target, so that an unreachable server fails
+ * before anything is measured or written. Returns 0, or -1 with "cannot connect to ...:
+ * reason" in err. Needs curl_global_init. */
+int loadgen_preflight(const char *target, long timeout_ms, char *err, size_t errlen);
+
+/* Frees the histograms and timeline in res. Accepts a zeroed result. */
 void loadgen_result_free(struct loadgen_result *res);
 
 /* Allocates the histograms of st (zeroed before) / frees them; merges src into dst. */

@@ -16,6 +16,7 @@ static const struct command commands[] = {
     {"keys", keys_main, "print the API keys of the seeded users"},
     {"verify", verify_main, "check running builds: status, headers, JSON shape, equal bodies"},
     {"run", run_main, "offer measured HTTP load (open or closed loop) and write results"},
+    {"capacity", capacity_main, "find the highest rate a target holds under the SLO (search)"},
     {"report", report_main, "write report.md for a results folder"},
     {"compare", compare_main, "compare two results folders (two machines or configurations)"},
 };

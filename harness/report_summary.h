@@ -18,9 +18,8 @@
  * files of one build give nulls in that build's entry, not a failure. */
 json_t *report_summary_build(const char *run_dir, char *err, size_t errlen);
 
-/* True when the apibench-run result run held: the generator sent >= 95% of the offered
- * requests (less one, for rounding), >= 95% of those completed, p99 is under slo_ms, fewer
- * than 1% failed, and it was not cut short. */
+/* True when the apibench-run result run held at p99 < slo_ms and the other default
+ * criteria: capacity_run_holds (capacity.h), the one home of that decision. */
 bool report_step_holds(const json_t *run, double slo_ms);
 
 /* snprintf into the array buf; true when the whole text fitted (paths, mostly). */

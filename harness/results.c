@@ -88,6 +88,28 @@ static json_t *slo_json(const struct results_run *r, const struct loadgen_stats 
                      checks, "breaches", breaches);
 }
 
+json_t *results_timeline_json(const struct loadgen_result *lg)
+{
+    json_t *a = json_array();
+    /* an interrupted run's timeline ends where the measured phase stopped */
+    double seconds = ceil(lg->phase_s[LOADGEN_MEASURED] - 1e-6);
+    int n = seconds < (double)lg->timeline_len ? (int)seconds : lg->timeline_len;
+    for (int i = 0; i < n; i++) {
+        const struct loadgen_second *sec = &lg->timeline[i];
+        json_t *mean =
+            sec->latency_count > 0
+                ? json_real((double)sec->latency_sum_us / (double)sec->latency_count / 1000.0)
+                : json_null();
+        json_t *max =
+            sec->latency_count > 0 ? json_real((double)sec->latency_max_us / 1000.0) : json_null();
+        json_array_append_new(
+            a, json_pack("{s:i, s:I, s:I, s:I, s:o, s:o}", "t_s", i, "due", (json_int_t)sec->due,
+                         "responses", (json_int_t)sec->responses, "errors", (json_int_t)sec->errors,
+                         "mean_ms", mean, "max_ms", max));
+    }
+    return a;
+}
+
 json_t *results_run_json(const struct results_run *r, bool *slo_passed)
 {
     const struct loadgen_stats *st = &r->lg->phases[LOADGEN_MEASURED];
@@ -117,15 +139,20 @@ json_t *results_run_json(const struct results_run *r, bool *slo_passed)
     json_object_set_new(doc, "aborted", json_integer(st->aborted));
     json_object_set_new(doc, "bytes_received",
                         json_integer(st->header_bytes + st->body_bytes_wire));
+    /* decoded sizes are measured only with --decode: null (not measured) otherwise */
+    bool decoded = r->lg->decoded;
     json_object_set_new(
         doc, "bytes",
-        json_pack("{s:I, s:I, s:I, s:I, s:f, s:f}", "headers", (json_int_t)st->header_bytes,
+        json_pack("{s:I, s:I, s:o, s:I, s:f, s:o}", "headers", (json_int_t)st->header_bytes,
                   "body_wire", (json_int_t)st->body_bytes_wire, "body_decoded",
-                  (json_int_t)st->body_bytes_decoded, "gzip_responses",
+                  decoded ? json_integer(st->body_bytes_decoded) : json_null(), "gzip_responses",
                   (json_int_t)st->gzip_responses, "mean_body_wire",
                   st->responses ? (double)st->body_bytes_wire / (double)st->responses : 0.0,
                   "mean_body_decoded",
-                  st->responses ? (double)st->body_bytes_decoded / (double)st->responses : 0.0));
+                  !decoded ? json_null()
+                           : json_real(st->responses
+                                           ? (double)st->body_bytes_decoded / (double)st->responses
+                                           : 0.0)));
     json_object_set_new(
         doc, "status",
         json_pack("{s:I, s:I, s:I, s:I, s:I}", "1xx", (json_int_t)st->status_class[1], "2xx",
@@ -134,6 +161,7 @@ json_t *results_run_json(const struct results_run *r, bool *slo_passed)
     json_object_set_new(doc, "errors", errors_json(st));
     json_object_set_new(doc, "error_rate", json_real(error_rate));
     json_object_set_new(doc, "latency", results_hist_summary(st->latency));
+    json_object_set_new(doc, "latency_answered", results_hist_summary(st->latency_answered));
     json_object_set_new(doc, "service_time", results_hist_summary(st->service));
     json_object_set_new(doc, "send_lag", results_hist_summary(st->lag));
     json_t *routes = json_object();
@@ -142,15 +170,16 @@ json_t *results_run_json(const struct results_run *r, bool *slo_passed)
         if (rs->sent == 0 && rs->errors == 0)
             continue;
         json_object_set_new(routes, mix_route_name((enum mix_route)i),
-                            json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "sent",
+                            json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "sent",
                                       (json_int_t)rs->sent, "count", (json_int_t)rs->responses,
                                       "errors", (json_int_t)rs->errors, "bytes_received",
                                       (json_int_t)rs->body_bytes_wire, "body_bytes_decoded",
-                                      (json_int_t)rs->body_bytes_decoded, "latency",
-                                      results_hist_summary(rs->latency), "service_time",
+                                      decoded ? json_integer(rs->body_bytes_decoded) : json_null(),
+                                      "latency", results_hist_summary(rs->latency), "service_time",
                                       results_hist_summary(rs->service)));
     }
     json_object_set_new(doc, "routes", routes);
+    json_object_set_new(doc, "timeline", results_timeline_json(r->lg));
     json_object_set_new(
         doc, "phases",
         json_pack("{s:o, s:o}", "warmup",
@@ -262,7 +291,10 @@ int results_write_all(const char *base, const struct results_run *r, json_t *doc
     struct {
         const char *suffix;
         const struct hist *h;
-    } files[] = {{"latency", st->latency}, {"service", st->service}, {"send_lag", st->lag}};
+    } files[] = {{"latency", st->latency},
+                 {"latency_answered", st->latency_answered},
+                 {"service", st->service},
+                 {"send_lag", st->lag}};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s.%s.hgrm", base, files[i].suffix);
         if (results_write_hgrm(path, files[i].h, err, errlen) < 0)

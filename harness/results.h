@@ -30,6 +30,11 @@ struct results_run {
  * "p9999_ms", "max_ms"} of h (new reference). */
 json_t *results_hist_summary(const struct hist *h);
 
+/* The measured phase's timeline (new reference): one object per second of intended send
+ * time, {"t_s", "due", "responses", "errors", "mean_ms", "max_ms"} (mean and max over
+ * responses and failures, null for a second without any). */
+json_t *results_timeline_json(const struct loadgen_result *lg);
+
 /* The run's JSON document (new reference). *slo_passed is false when an SLO term was
  * breached (true without an SLO). */
 json_t *results_run_json(const struct results_run *r, bool *slo_passed);
@@ -41,9 +46,9 @@ int results_write_atomic(const char *path, const char *text, size_t len, char *e
 /* Writes h as a .hgrm spectrum (milliseconds) to path, atomically. Returns 0 or -1. */
 int results_write_hgrm(const char *path, const struct hist *h, char *err, size_t errlen);
 
-/* Writes base.latency.hgrm, base.service.hgrm, base.send_lag.hgrm, base.ROUTE.latency.hgrm
- * for every route that sent requests, then base.json (the document doc). Returns 0, or -1
- * with the reason in err. */
+/* Writes base.latency.hgrm, base.latency_answered.hgrm, base.service.hgrm, base.send_lag.hgrm,
+ * base.ROUTE.latency.hgrm for every route that sent requests, then base.json (the document doc).
+ * Returns 0, or -1 with the reason in err. */
 int results_write_all(const char *base, const struct results_run *r, json_t *doc, char *err,
                       size_t errlen);
 

@@ -2,7 +2,6 @@
  * load, writes the results and prints a summary. Nothing is written unless the options
  * are valid and the target accepts a connection. */
 #include <curl/curl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,72 +31,6 @@ static void iso_now(char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* The default mix: harness/mixes/default.json in the current folder or in the checkout
- * the binary was built in (build folders sit inside it). */
-static const char *default_mix(char *buf, size_t len)
-{
-    static const char rel[] = "harness/mixes/default.json";
-    if (access(rel, R_OK) == 0)
-        return rel;
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char joined[PATH_MAX + 32];
-        snprintf(joined, sizeof joined, "%s/../%s", dirname(exe), rel);
-        if (len >= PATH_MAX && realpath(joined, buf) && access(buf, R_OK) == 0)
-            return buf;
-    }
-    return rel; /* fails with a clear "cannot read mix" */
-}
-
-/* Opens (and closes) one TCP connection to the target, so that an unreachable server
- * fails before anything is measured or written. */
-static int preflight(const char *target, long timeout_ms, char *err, size_t errlen)
-{
-    char curl_err[CURL_ERROR_SIZE] = "";
-    CURL *c = curl_easy_init();
-    if (!c) {
-        snprintf(err, errlen, "cannot create a curl handle");
-        return -1;
-    }
-    curl_easy_setopt(c, CURLOPT_URL, target);
-    curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_cleanup(c);
-    if (rc != CURLE_OK) {
-        snprintf(err, errlen, "cannot connect to %s: %s", target,
-                 curl_err[0] ? curl_err : curl_easy_strerror(rc));
-        return -1;
-    }
-    return 0;
-}
-
-static json_t *config_json(const struct run_options *o, const struct mix *m)
-{
-    json_t *headers = json_array();
-    for (int i = 0; i < o->nheaders; i++) {
-        /* keep header names, not values: they may hold credentials */
-        const char *colon = strchr(o->headers[i], ':');
-        json_array_append_new(headers,
-                              json_stringn(o->headers[i], (size_t)(colon - o->headers[i])));
-    }
-    return json_pack(
-        "{s:s, s:s, s:s, s:o, s:i, s:i, s:f, s:f, s:f, s:I, s:s, s:I, s:o, "
-        "s:b, s:i, s:o}",
-        "target", o->target, "mode", o->closed ? "closed" : "open", "arrival",
-        schedule_arrival_name(o->arrival), "rate", o->closed ? json_null() : json_real(o->rate),
-        "connections", o->connections, "threads", o->threads, "warmup_s",
-        (double)o->warmup_ns / 1e9, "duration_s", (double)o->duration_ns / 1e9, "cooldown_s",
-        (double)o->cooldown_ns / 1e9, "timeout_ms", (json_int_t)o->timeout_ms, "mix", mix_source(m),
-        "seed", (json_int_t)o->seed, "slo", o->slo_spec ? json_string(o->slo_spec) : json_null(),
-        "gzip", o->gzip, "backlog", o->backlog, "extra_headers", headers);
-}
-
 static void summary_row(const char *name, const struct hist *h, int64_t errors)
 {
     printf("%-16s %9lld %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %8lld\n", name,
@@ -122,6 +55,8 @@ static void print_summary(const struct run_options *o, const struct loadgen_resu
     printf("%-16s %9s %9s %9s %9s %9s %9s %9s %8s\n", "latency (ms)", "count", "mean", "p50", "p90",
            "p99", "p99.9", "max", "errors");
     summary_row("all (corrected)", st->latency, loadgen_stats_errors(st));
+    summary_row("answered", st->latency_answered,
+                st->errors[LOADGEN_ERR_HTTP4XX] + st->errors[LOADGEN_ERR_HTTP5XX]);
     summary_row("all (service)", st->service, loadgen_stats_errors(st));
     summary_row("send lag", st->lag, 0);
     for (int i = 0; i < MIX_NROUTES; i++)
@@ -131,9 +66,16 @@ static void print_summary(const struct run_options *o, const struct loadgen_resu
     printf("errors:");
     for (int e = 0; e < LOADGEN_NERRORS; e++)
         printf(" %s %lld", loadgen_error_name((enum loadgen_error)e), (long long)st->errors[e]);
-    printf("; bytes received %lld (bodies %lld on the wire, %lld decoded)\n",
-           (long long)(st->header_bytes + st->body_bytes_wire), (long long)st->body_bytes_wire,
-           (long long)st->body_bytes_decoded);
+    printf("; bytes received %lld (bodies %lld on the wire",
+           (long long)(st->header_bytes + st->body_bytes_wire), (long long)st->body_bytes_wire);
+    if (lg->decoded)
+        printf(", %lld decoded", (long long)st->body_bytes_decoded);
+    printf(")\n");
+    if (loadgen_stats_errors(st) >
+        st->errors[LOADGEN_ERR_HTTP4XX] + st->errors[LOADGEN_ERR_HTTP5XX])
+        printf("(failed requests count in 'all' as at least --timeout-ms %ld; 'answered' "
+               "has responses only)\n",
+               o->timeout_ms);
     int64_t behind = st->errors[LOADGEN_ERR_BACKLOG] + st->errors[LOADGEN_ERR_UNSENT];
     if (behind > 0)
         fprintf(stderr,
@@ -160,28 +102,17 @@ int run_main(int argc, char **argv)
         fputs(run_usage, stdout);
         return 0;
     }
-    struct mix *m;
-    char mixbuf[PATH_MAX];
-    if (o.path) {
-        m = mix_fixed_path(o.path);
-        if (!m) {
-            fprintf(stderr, "apibench run: bad --path '%s': must start with '/' and be short\n",
-                    o.path);
-            return 2;
-        }
-    } else {
-        m = mix_load(o.mix_path ? o.mix_path : default_mix(mixbuf, sizeof mixbuf), err, sizeof err);
-        if (!m) {
-            fprintf(stderr, "apibench run: %s\n", err);
-            return 2;
-        }
+    struct mix *m = run_options_load_mix(&o, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "apibench run: %s\n", err);
+        return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     struct loadgen_result lg;
     memset(&lg, 0, sizeof lg);
     json_t *config = NULL, *doc = NULL;
     char base[PATH_MAX], started[32], finished[32];
-    if (preflight(o.target, o.timeout_ms, err, sizeof err) < 0) {
+    if (loadgen_preflight(o.target, o.timeout_ms, err, sizeof err) < 0) {
         fprintf(stderr, "apibench run: %s\n", err);
         goto cleanup;
     }
@@ -208,7 +139,7 @@ int run_main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     struct envinfo env;
     envinfo_collect(&env);
-    config = config_json(&o, m);
+    config = run_options_config_json(&o, m);
     if (!o.quiet)
         fprintf(stderr,
                 "apibench run: %s, %s, %d connections, %d thread(s); warm-up %.1f s, "
@@ -216,25 +147,11 @@ int run_main(int argc, char **argv)
                 o.target, o.closed ? "closed loop" : "open loop", o.connections, o.threads,
                 (double)o.warmup_ns / 1e9, (double)o.duration_ns / 1e9,
                 (double)o.cooldown_ns / 1e9);
-    struct loadgen_config cfg = {
-        .target = o.target,
-        .mix = m,
-        .closed = o.closed,
-        .arrival = o.arrival,
-        .rate = o.rate,
-        .connections = o.connections,
-        .threads = o.threads,
-        .warmup_ns = o.warmup_ns,
-        .duration_ns = o.duration_ns,
-        .cooldown_ns = o.cooldown_ns,
-        .timeout_ms = o.timeout_ms,
-        .seed = o.seed,
-        .gzip = o.gzip,
-        .backlog_max = o.backlog,
-        .headers = o.headers,
-        .nheaders = o.nheaders,
-        .progress = o.quiet ? NULL : stderr,
-    };
+    struct loadgen_config cfg;
+    if (run_options_to_loadgen_config(&o, m, o.quiet ? NULL : stderr, &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "apibench run: %s\n", err);
+        goto cleanup;
+    }
     if (loadgen_run(&cfg, &lg, err, sizeof err) < 0) {
         fprintf(stderr, "apibench run: %s\n", err);
         goto cleanup;

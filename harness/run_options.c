@@ -2,10 +2,14 @@
 #include "run_options.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char run_usage[] =
     "usage: apibench run --target URL [--mix FILE | --path PATH]\n"
@@ -13,7 +17,7 @@ const char run_usage[] =
     "                    [--connections N] [--threads N] [--warmup S] [--duration S]\n"
     "                    [--cooldown S] [--timeout-ms T] [--seed N] [--out DIR/NAME]\n"
     "                    [--label L] [--slo SPEC] [--header 'Name: value'] [--no-gzip]\n"
-    "                    [--backlog N] [--quiet]\n"
+    "                    [--backlog N] [--decode] [--busy-poll] [--quiet]\n"
     "\n"
     "Offers HTTP load to TARGET and writes DIR/NAME.json plus .hgrm percentile spectra.\n"
     "Open loop (default): R requests per second, each timed from its intended send time.\n"
@@ -24,11 +28,16 @@ const char run_usage[] =
     "  --threads N       generator threads, each with its share of rate and connections (1)\n"
     "  --warmup S        discarded warm-up (5s); --duration S measured (30s);\n"
     "  --cooldown S      discarded cool-down (0); units ms, s, m, h\n"
-    "  --timeout-ms T    per-request timeout, counted as errors.timeout (30000)\n"
+    "  --timeout-ms T    per-request timeout, counted as errors.timeout (30000); a\n"
+    "                    failed request counts in latency as at least T\n"
     "  --seed N          PRNG seed for the mix and Poisson arrivals (1)\n"
     "  --slo SPEC        e.g. p99<100ms,errors<0.1%,rate>95%: exit 1 when breached\n"
     "  --backlog N       bound on due-but-unsent requests per thread (100000);\n"
     "                    beyond it requests count as errors.backlog\n"
+    "  --decode          inflate gzip bodies to count their decoded size, as a browser\n"
+    "                    would (default: count wire bytes and check status only)\n"
+    "  --busy-poll       generator threads spin instead of sleeping: for a thread with\n"
+    "                    a core of its own (lower send lag, one core at 100%)\n"
     "  --quiet           no progress lines\n"
     "Exit: 0 ok, 1 failure or SLO breach, 2 bad usage, 130 interrupted (partial results).\n";
 
@@ -98,20 +107,30 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
         memcpy(name, arg, nlen);
         name[nlen] = '\0';
         /* flags take no value */
-        if (strcmp(name, "--help") == 0 || strcmp(name, "--quiet") == 0 ||
-            strcmp(name, "--no-gzip") == 0) {
+        static const struct {
+            const char *name;
+            size_t offset;
+            bool value;
+        } flags[] = {
+            {"--help", offsetof(struct run_options, help), true},
+            {"--quiet", offsetof(struct run_options, quiet), true},
+            {"--no-gzip", offsetof(struct run_options, gzip), false},
+            {"--decode", offsetof(struct run_options, decode), true},
+            {"--busy-poll", offsetof(struct run_options, busy_poll), true},
+        };
+        bool is_flag = false;
+        for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
+            if (strcmp(name, flags[k].name) != 0)
+                continue;
             if (eq) {
                 snprintf(err, errlen, "option %s takes no value", name);
                 return -1;
             }
-            if (name[2] == 'h')
-                o->help = true;
-            else if (name[2] == 'q')
-                o->quiet = true;
-            else
-                o->gzip = false;
-            continue;
+            *(bool *)((char *)o + flags[k].offset) = flags[k].value;
+            is_flag = true;
         }
+        if (is_flag)
+            continue;
         static const char *const valued[] = {
             "--target",  "--mix",      "--path",     "--mode",       "--rate",        "--arrival",
             "--warmup",  "--duration", "--cooldown", "--timeout-ms", "--connections", "--threads",
@@ -281,4 +300,98 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
         return -1;
     }
     return 0;
+}
+
+int run_options_to_loadgen_config(const struct run_options *o, const struct mix *m, FILE *progress,
+                                  struct loadgen_config *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (!m || o->target[0] == '\0') {
+        snprintf(err, errlen, "no target or no mix to build a load from");
+        return -1;
+    }
+    if (!o->closed && !(o->rate > 0)) {
+        snprintf(err, errlen, "open loop needs a rate > 0");
+        return -1;
+    }
+    if (o->threads < 1 || o->connections < o->threads || o->timeout_ms < 1 || o->backlog < 1) {
+        snprintf(err, errlen, "bad load options: threads %d, connections %d, timeout %ld ms",
+                 o->threads, o->connections, o->timeout_ms);
+        return -1;
+    }
+    *out = (struct loadgen_config){
+        .target = o->target,
+        .mix = m,
+        .closed = o->closed,
+        .arrival = o->arrival,
+        .rate = o->closed ? 0.0 : o->rate,
+        .connections = o->connections,
+        .threads = o->threads,
+        .warmup_ns = o->warmup_ns,
+        .duration_ns = o->duration_ns,
+        .cooldown_ns = o->cooldown_ns,
+        .timeout_ms = o->timeout_ms,
+        .seed = o->seed,
+        .gzip = o->gzip,
+        .decode = o->decode,
+        .busy_poll = o->busy_poll,
+        .backlog_max = o->backlog,
+        .headers = o->headers,
+        .nheaders = o->nheaders,
+        .progress = progress,
+    };
+    return 0;
+}
+
+/* The default mix: harness/mixes/default.json in the current folder or in the checkout
+ * the binary was built in (build folders sit inside it). */
+static const char *default_mix(char *buf, size_t len)
+{
+    static const char rel[] = "harness/mixes/default.json";
+    if (access(rel, R_OK) == 0)
+        return rel;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char joined[PATH_MAX + 32];
+        snprintf(joined, sizeof joined, "%s/../%s", dirname(exe), rel);
+        if (len >= PATH_MAX && realpath(joined, buf) && access(buf, R_OK) == 0)
+            return buf;
+    }
+    return rel; /* fails with a clear "cannot read mix" */
+}
+
+struct mix *run_options_load_mix(const struct run_options *o, char *err, size_t errlen)
+{
+    if (o->path) {
+        struct mix *m = mix_fixed_path(o->path);
+        if (!m)
+            snprintf(err, errlen, "bad --path '%s': must start with '/' and be short", o->path);
+        return m;
+    }
+    char buf[PATH_MAX];
+    return mix_load(o->mix_path ? o->mix_path : default_mix(buf, sizeof buf), err, errlen);
+}
+
+json_t *run_options_config_json(const struct run_options *o, const struct mix *m)
+{
+    json_t *headers = json_array();
+    for (int i = 0; i < o->nheaders; i++) {
+        /* keep header names, not values: they may hold credentials */
+        const char *colon = strchr(o->headers[i], ':');
+        json_array_append_new(headers,
+                              json_stringn(o->headers[i], (size_t)(colon - o->headers[i])));
+    }
+    return json_pack(
+        "{s:s, s:s, s:s, s:o, s:i, s:i, s:f, s:f, s:f, s:I, s:s, s:I, s:o, "
+        "s:b, s:b, s:b, s:i, s:o}",
+        "target", o->target, "mode", o->closed ? "closed" : "open", "arrival",
+        schedule_arrival_name(o->arrival), "rate", o->closed ? json_null() : json_real(o->rate),
+        "connections", o->connections, "threads", o->threads, "warmup_s",
+        (double)o->warmup_ns / 1e9, "duration_s", (double)o->duration_ns / 1e9, "cooldown_s",
+        (double)o->cooldown_ns / 1e9, "timeout_ms", (json_int_t)o->timeout_ms, "mix", mix_source(m),
+        "seed", (json_int_t)o->seed, "slo", o->slo_spec ? json_string(o->slo_spec) : json_null(),
+        "gzip", o->gzip, "decode", o->decode, "busy_poll", o->busy_poll, "backlog", o->backlog,
+        "extra_headers", headers);
 }

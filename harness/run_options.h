@@ -3,10 +3,14 @@
 #ifndef APIBENCH_RUN_OPTIONS_H
 #define APIBENCH_RUN_OPTIONS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "loadgen.h"
+#include "mix.h"
 #include "schedule.h"
 #include "slo.h"
 
@@ -32,6 +36,8 @@ struct run_options {
     struct slo slo;
     bool quiet;
     bool gzip;
+    bool decode;    /* --decode: inflate gzip bodies to count decoded bytes (off: wire only) */
+    bool busy_poll; /* --busy-poll: generator threads spin instead of sleeping */
     int backlog;
     const char *headers[RUN_MAX_HEADERS];
     int nheaders;
@@ -43,6 +49,23 @@ struct run_options {
  * range, --rate with --mode closed, both --mix and --path, and so on. Pointers in o
  * borrow from argv. */
 int run_options_parse(int argc, char **argv, struct run_options *o, char *err, size_t errlen);
+
+/* Fills *out (zeroed first) with the load generator's configuration for the options o and
+ * the mix m: the one mapping from run options to loadgen_config, shared by `apibench run`
+ * and `apibench capacity`. progress: where progress lines go (NULL for none; o->quiet is
+ * not consulted). out borrows from o and m, which must outlive it. Returns 0, or -1 with
+ * a one-line reason in err when o is inconsistent (e.g. no rate in open loop). */
+int run_options_to_loadgen_config(const struct run_options *o, const struct mix *m, FILE *progress,
+                                  struct loadgen_config *out, char *err, size_t errlen);
+
+/* Loads the mix o asks for: --path (one fixed GET), --mix FILE, or the default mix
+ * (harness/mixes/default.json in the current folder or in the checkout of the binary).
+ * Returns a new mix (mix_free), or NULL with a one-line reason in err. */
+struct mix *run_options_load_mix(const struct run_options *o, char *err, size_t errlen);
+
+/* The "config" object of a run JSON for o and m (new reference): target, mode, rate,
+ * connections, timeouts, decode, busy_poll, ... (header values are left out). */
+json_t *run_options_config_json(const struct run_options *o, const struct mix *m);
 
 /* Parses a duration: a number with an optional unit ms, s (default), m or h. Returns 0
  * with *ns set, or -1 (not a number, negative, unknown unit, above 24 h). */

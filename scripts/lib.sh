@@ -153,3 +153,39 @@ ab_url_with_db() {
     fi
     printf '%s/%s%s\n' "$base" "$db" "$query"
 }
+
+# ab_nginx_conf DIR PORT - writes DIR/nginx.conf for a private nginx on 127.0.0.1:PORT
+# serving DIR/www, quietly (no access log), with keep-alive without limit and
+# `gzip_static on` (a client that accepts gzip gets FILE.gz where it exists: compressed
+# once, as a cache of encoded bodies would serve it). Start it with
+#   nginx -p DIR -e DIR/logs/error.log -c DIR/nginx.conf -g 'daemon off;'
+ab_nginx_conf() {
+    local dir=$1 port=$2 user=
+    mkdir -p "$dir/www" "$dir/logs" "$dir/tmp"
+    # Started as root, nginx runs its workers as an unprivileged user, who may not enter
+    # DIR (a results folder under a private temporary folder, a checkout only root can
+    # enter): this loopback-only nginx keeps root's workers instead.
+    ab_is_root && user="user root;"
+    cat >"$dir/nginx.conf" <<CONF
+$user
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    keepalive_requests 10000000;
+    keepalive_timeout 60s;
+    default_type application/json;
+    gzip_static on;
+    gzip_vary on;
+    server { listen 127.0.0.1:$port; root $dir/www; }
+}
+CONF
+}
+

@@ -1,6 +1,6 @@
-# plot_capacity.gp - capacity curves from each build's rate sweep: achieved vs offered
-# rate, and p99 vs offered rate with the SLO. Needs: rundir, swept (the builds that have
-# sweep steps). Reads
+# plot_capacity.gp - capacity curves from each build's capacity search probes (every
+# repeat's, by offered rate): achieved vs offered rate, and p99 vs offered rate with the
+# SLO. Needs: rundir, swept (the builds that have probes). Reads
 # rundir/plots/capacity_NAME.dat (offered achieved p99_ms error_rate holds).
 load dir."/plot_common.gp"
 if (!exists("slo_ms")) slo_ms = 500
@@ -9,6 +9,8 @@ set logscale y
 set xlabel "offered rate (req/s, log scale)"
 col(b) = buildcolor[(int(b[1:2]) - 1) % 6 + 1]
 file(b) = rundir."/plots/capacity_".b.".dat"
+# no probes at all (an older results folder): draw the empty axes
+if (words(swept) == 0) { set xrange [1:10]; set yrange [1:10] }
 do for [fmt in "png svg"] {
     eval(fmt eq "png" ? term_png : term_svg)
     set output rundir."/plots/capacity_achieved.".fmt

@@ -1,4 +1,4 @@
-# plot_compare.gp - two runs' progressions in one chart (mean and p99 per build, log
+# plot_compare.gp - two runs at 167 req/s in one chart (mean and p99 per build, log
 # scale). Needs: outdir, name_a, name_b, nbuilds. Reads outdir/plots/compare_progression.dat
 # (i build meanA p99A meanB p99B).
 load dir."/plot_common.gp"
@@ -6,7 +6,7 @@ dat = outdir."/plots/compare_progression.dat"
 set logscale y
 set xrange [-0.5:nbuilds - 0.5]
 set ylabel "response time (ms, log scale)"
-set title "Response time by build: ".name_a." (A) vs ".name_b." (B)"
+set title "Response time by build at 167 req/s: ".name_a." (A) vs ".name_b." (B)"
 do for [fmt in "png svg"] {
     eval(fmt eq "png" ? term_png : term_svg)
     set output outdir."/plots/compare_progression.".fmt

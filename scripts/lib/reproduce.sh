@@ -12,10 +12,11 @@ rp_defaults() {
     RUN=                                  # the results folder of this run
     ALL_BUILDS=(01-baseline 02-indexes 03-cache 04-pool 05-gzip 06-async)
     opt_quick=0 opt_scale=10 opt_seed=1 opt_rate= opt_target= opt_builds= opt_instances=1
-    opt_pgbouncer=0 opt_out=
+    opt_pgbouncer=0 opt_out= opt_repeat= opt_gen_cpus= opt_srv_cpus=
     MIX=$APIBENCH_ROOT/harness/mixes/default.json
-    SLO_P99_MS=500          # the capacity sweep's latency SLO
+    SLO_P99_MS=500          # the capacity search's latency SLO
     CAL_P99_MS=10000        # calibration: "the baseline holds" bound
+    ARTICLE_RATE=167        # the article's 10k requests/minute
     HEALTH_TIMEOUT_S=30
     PGB_PORT=56432
     # pids this run started (stopped on exit and on Ctrl-C)
@@ -23,28 +24,41 @@ rp_defaults() {
     PARTIAL=0
 }
 
-# rp_phases - phase lengths for the chosen mode (seconds). The measured phase lasts
-# PHASE_S, longer when needed for MIN_REQUESTS at the common rate, up to PHASE_MAX_S
-# (rp_phase_for_rate).
+# rp_phases - phase lengths and search settings for the chosen mode (seconds). The
+# common-rate phase lasts PHASE_S, longer when needed for MIN_REQUESTS at the common rate,
+# up to PHASE_MAX_S (rp_phase_for_rate). The article's load is measured for ARTICLE_S per
+# repeat (at least 60 s in all, default mode), or OVERLOAD_S for a build that already broke
+# the SLO at the common rate: it cannot hold 167 req/s, and its overload is measured for a
+# bounded time. Capacity probes last CAP_MIN_S and CAP_MIN_REQ requests at least.
 rp_phases() {
     if [ "$opt_quick" -eq 1 ]; then
-        WARMUP_S=2 PHASE_S=5 PHASE_MAX_S=8 MIN_REQUESTS=8
-        CAL_STEP_S=3 SWEEP_STEP_S=2 SWEEP_MAX_STEPS=3 SWEEP_FACTOR=4
-        SWEEP_START=4
-        CAL_START=1 CAL_FACTOR=2 CAL_MAX_STEPS=5 TIMING_SAMPLES=6 TIMING_BUDGET_S=4
+        REPEAT=${opt_repeat:-1}
+        WARMUP_S=1 PHASE_S=4 PHASE_MAX_S=6 MIN_REQUESTS=8
+        ARTICLE_S=4 OVERLOAD_S=3 ARTICLE_TIMEOUT_MS=3000
+        CAP_MIN_S=1 CAP_MIN_REQ=200 CAP_MAX_S=2 CAP_TOL=1.3 CAP_MAX_PROBES=6 CAP_WARMUP=0.3s
+        CEIL_START=4000 CEIL_LAG_MS=1 FLOOR_S=2
+        CAL_STEP_S=2 CAL_START=1 CAL_FACTOR=2 CAL_MAX_STEPS=5 TIMING_SAMPLES=4 TIMING_BUDGET_S=3
     else
-        WARMUP_S=10 PHASE_S=30 PHASE_MAX_S=90 MIN_REQUESTS=20
-        CAL_STEP_S=20 SWEEP_STEP_S=8 SWEEP_MAX_STEPS=7 SWEEP_FACTOR=3
-        SWEEP_START=1
-        CAL_START=0.2 CAL_FACTOR=1.5 CAL_MAX_STEPS=6 TIMING_SAMPLES=10 TIMING_BUDGET_S=15
+        REPEAT=${opt_repeat:-1}
+        WARMUP_S=5 PHASE_S=30 PHASE_MAX_S=45 MIN_REQUESTS=20
+        # at least 60 s at the article's load in all, split over the repeats
+        ARTICLE_S=$(( (60 + REPEAT - 1) / REPEAT ))
+        [ "$ARTICLE_S" -lt 20 ] && ARTICLE_S=20
+        OVERLOAD_S=20
+        # per request at the article's load: a request that fails counts as at least this
+        ARTICLE_TIMEOUT_MS=10000
+        CAP_MIN_S=5 CAP_MIN_REQ=2000 CAP_MAX_S=30 CAP_TOL=1.05 CAP_MAX_PROBES=16 CAP_WARMUP=0.5s
+        CEIL_START=8000 CEIL_LAG_MS=1 FLOOR_S=10
+        CAL_STEP_S=15 CAL_START=0.2 CAL_FACTOR=1.5 CAL_MAX_STEPS=6 TIMING_SAMPLES=10 TIMING_BUDGET_S=15
     fi
 }
 
-# rp_phase_for_rate RATE - sets PHASE_S so that the measured phase holds MIN_REQUESTS at
-# RATE (the baseline's rate is a fraction of a request per second), within PHASE_MAX_S.
+# rp_phase_for_rate RATE - prints the length of a phase that holds MIN_REQUESTS at RATE
+# (the baseline's rate is a fraction of a request per second): PHASE_S, longer when
+# needed, within PHASE_MAX_S.
 rp_phase_for_rate() {
-    PHASE_S=$(awk -v r="$1" -v p="$PHASE_S" -v n="$MIN_REQUESTS" -v m="$PHASE_MAX_S" \
-        'BEGIN { need = n / r; if (need > p) p = (need > m ? m : int(need + 0.999)); print p }')
+    awk -v r="$1" -v p="$PHASE_S" -v n="$MIN_REQUESTS" -v m="$PHASE_MAX_S" \
+        'BEGIN { need = n / r; if (need > p) p = (need > m ? m : int(need + 0.999)); print p }'
 }
 
 # ---------------------------------------------------------------- small helpers
@@ -111,20 +125,10 @@ rp_json() {
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print("" if v is None else v)' "$1" "$2" 2>/dev/null
 }
 
-# rp_holds FILE BOUND_MS - true when the run in FILE held: >= 95% of the offered requests
-# sent and >= 95% of those completed, p99 under BOUND_MS, under 1% errors, not partial
-# (report_step_holds in harness/report_summary.c, the same test).
+# rp_holds FILE BOUND_MS - true when the run in FILE held the SLO with p99 under BOUND_MS
+# (apibench capacity --check: the one home of that decision, docs/RESULTS.md).
 rp_holds() {
-    python3 - "$1" "$2" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-offered, sent, done = d.get("intended_rate", 0), d.get("sent", 0), d.get("completed", 0)
-ok = (offered > 0 and sent > 0 and done >= 0.95 * sent
-      and sent >= 0.95 * offered * d.get("measured_s", 0) - 1
-      and (d.get("latency") or {}).get("p99_ms", 1e18) < float(sys.argv[2])
-      and d.get("error_rate", 1) < 0.01 and not d.get("partial", False))
-sys.exit(0 if ok else 1)
-EOF
+    "$BIN/apibench" capacity --check "$1" --slo-p99-ms "$2" >/dev/null 2>&1
 }
 
 # ---------------------------------------------------------------- CPU ticks from /proc
@@ -247,8 +251,9 @@ rp_start_build() {
             return 1
         fi
         # shellcheck disable=SC2086
-        APP_DATABASE_URL=$SERVER_DB_URL "$exe" --port "$port" --database-url "$SERVER_DB_URL" \
-            --redis-url "$REDIS_URL" $SERVER_EXTRA_FLAGS >"$dir/server.$i.log" 2>&1 &
+        APP_DATABASE_URL=$SERVER_DB_URL "${SRV_ON[@]}" "$exe" --port "$port" --quiet \
+            --database-url "$SERVER_DB_URL" --redis-url "$REDIS_URL" $SERVER_EXTRA_FLAGS \
+            >"$dir/server.$i.log" 2>&1 &
         SERVER_PIDS+=("$!")
         STARTED_PIDS+=("$!")
         TARGETS+=("http://127.0.0.1:$port")
@@ -382,7 +387,7 @@ rp_stop_build() {
 rp_start_worker() {
     local dir=$1
     [ -x "$BIN/apibench-worker" ] || { echo "failed: $BIN/apibench-worker was not built" >"$dir/status"; return 1; }
-    "$BIN/apibench-worker" --database-url "${WORKER_DATABASE_URL:-$DATABASE_URL}" \
+    "${SRV_ON[@]}" "$BIN/apibench-worker" --quiet --database-url "${WORKER_DATABASE_URL:-$DATABASE_URL}" \
         --redis-url "$REDIS_URL" --smtp-url "$SMTP_URL" >"$dir/worker.log" 2>&1 &
     WORKER_PID=$!
     STARTED_PIDS+=("$WORKER_PID")
@@ -391,6 +396,182 @@ rp_start_worker() {
         echo "failed: apibench-worker exited at start: $(tail -n 1 "$dir/worker.log")" >"$dir/status"
         return 1
     fi
+}
+
+# ---------------------------------------------------------------- CPU placement
+
+# rp_placement - decides where the generator and the servers run and sets GEN_CPUS and
+# SRV_CPUS (taskset lists, empty: anywhere) and PLACEMENT (split or shared). With 4 or more
+# cores, the generator gets the last quarter of them (at least one) and the API servers,
+# their worker and nginx the rest; --generator-cpus / --server-cpus choose the sets (one
+# given: the other is every other core). With fewer cores the work is shared. Postgres and
+# Redis are services of their own and stay unpinned.
+rp_placement() {
+    local cores
+    cores=$(nproc)
+    GEN_CPUS=$opt_gen_cpus SRV_CPUS=$opt_srv_cpus
+    if [ -z "$GEN_CPUS$SRV_CPUS" ] && [ "$cores" -ge 4 ]; then
+        local g=$((cores / 4))
+        GEN_CPUS=$((cores - g))-$((cores - 1))
+        SRV_CPUS=0-$((cores - g - 1))
+    elif [ -n "$GEN_CPUS" ] && [ -z "$SRV_CPUS" ]; then
+        SRV_CPUS=$(rp_cpus_except "$GEN_CPUS" "$cores")
+    elif [ -z "$GEN_CPUS" ] && [ -n "$SRV_CPUS" ]; then
+        GEN_CPUS=$(rp_cpus_except "$SRV_CPUS" "$cores")
+    fi
+    if [ -n "$GEN_CPUS" ] && [ -n "$SRV_CPUS" ]; then
+        PLACEMENT=split
+    else
+        PLACEMENT=shared GEN_CPUS= SRV_CPUS=
+    fi
+    # command prefixes: "${GEN_ON[@]}" CMD runs CMD on the generator's cores (taskset
+    # execs it, so a background CMD's $! is CMD's own pid)
+    GEN_ON=() SRV_ON=()
+    [ -n "$GEN_CPUS" ] && GEN_ON=(taskset -c "$GEN_CPUS")
+    [ -n "$SRV_CPUS" ] && SRV_ON=(taskset -c "$SRV_CPUS")
+    return 0
+}
+
+# rp_cpus_except LIST CORES - the cores 0..CORES-1 not in the taskset LIST, as a list.
+rp_cpus_except() {
+    python3 - "$1" "$2" <<'EOF2'
+import sys
+taken = set()
+for part in sys.argv[1].split(","):
+    lo, _, hi = part.partition("-")
+    taken.update(range(int(lo), int(hi or lo) + 1))
+rest = [str(c) for c in range(int(sys.argv[2])) if c not in taken]
+print(",".join(rest))
+EOF2
+}
+
+# rp_check_cpus LIST - true when LIST is a taskset list of cores this machine has.
+rp_check_cpus() {
+    [[ "$1" =~ ^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$ ]] && taskset -c "$1" true 2>/dev/null
+}
+
+# ---------------------------------------------------------------- the generator's own limits
+
+# rp_nginx_start DIR - a private nginx on 127.0.0.1:NGINX_PORT serving DIR/www (quiet,
+# gzip_static), on the servers' cores. Sets NGINX_PID. Returns 1 when it does not serve.
+rp_nginx_start() {
+    local dir=$1 nginx t
+    nginx=$(command -v nginx || echo /usr/sbin/nginx)
+    [ -x "$nginx" ] || { rp_log "generator: nginx is not installed (apt-get install nginx-light)"; return 1; }
+    ab_tcp_open 127.0.0.1 "$NGINX_PORT" && { rp_log "generator: port $NGINX_PORT is in use"; return 1; }
+    ab_nginx_conf "$dir" "$NGINX_PORT"
+    "${SRV_ON[@]}" "$nginx" -p "$dir" -e "$dir/logs/error.log" -c "$dir/nginx.conf" -g 'daemon off;' \
+        >"$dir/logs/nginx.out" 2>&1 &
+    NGINX_PID=$!
+    STARTED_PIDS+=("$NGINX_PID")
+    for ((t = 0; t < 50; t++)); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$NGINX_PORT/latest.json" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    rp_log "generator: nginx does not serve: $(tail -n 2 "$dir/logs/error.log" 2>/dev/null)"
+    return 1
+}
+
+# rp_generator_body DIR - the headline body (/api/readings/latest?limit=100 of the first
+# seeded user, from the build under test now) as DIR/www/latest.json, and latest.json.gz
+# compressed at level 6 as 05-gzip compresses; sizes in DIR/body.info.
+rp_generator_body() {
+    local dir=$1
+    mkdir -p "$dir/www"
+    curl -fsS --max-time 60 -H "X-API-Key: $API_KEY" -H 'Accept-Encoding: identity' \
+        -o "$dir/www/latest.json" "${TARGETS[0]}/api/readings/latest?limit=100" || return 1
+    gzip -6 -n -c "$dir/www/latest.json" >"$dir/www/latest.json.gz"
+    chmod 644 "$dir/www/latest.json" "$dir/www/latest.json.gz"
+    {
+        echo "path=/api/readings/latest?limit=100"
+        echo "identity_bytes=$(stat -c %s "$dir/www/latest.json")"
+        echo "gzip_bytes=$(stat -c %s "$dir/www/latest.json.gz")"
+    } >"$dir/body.info"
+}
+
+# rp_nginx_load OUT RATE DURATION_S ENCODING - apibench run against the nginx of
+# rp_nginx_start, GET /latest.json (ENCODING identity or gzip).
+rp_nginx_load() {
+    local out=$1 rate=$2 dur=$3 enc=$4
+    # shellcheck disable=SC2086
+    "${GEN_ON[@]}" "$BIN/apibench" run --target "http://127.0.0.1:$NGINX_PORT" --path /latest.json \
+        --rate "$rate" --duration "$dur" --warmup 1 --quiet --out "$out" $LOAD_EXTRA \
+        $([ "$enc" = identity ] && echo --no-gzip)
+}
+
+# rp_generator_ceiling DIR - the highest rate the harness drives on this machine, searched
+# as a build's capacity is, against nginx serving the headline body, identity then gzip:
+# the SLO plus send-lag p99 <= CEIL_LAG_MS (past that the generator, not the server, is late).
+# Sets CEILING_IDENTITY and CEILING_GZIP (the lower bounds; empty when not found).
+rp_generator_ceiling() {
+    local dir=$1 enc start=$CEIL_START
+    CEILING_IDENTITY= CEILING_GZIP=
+    for enc in identity gzip; do
+        # shellcheck disable=SC2086
+        "${GEN_ON[@]}" "$BIN/apibench" capacity --target "http://127.0.0.1:$NGINX_PORT" \
+            --path /latest.json $([ "$enc" = identity ] && echo --no-gzip) \
+            --out "$dir/ceiling-$enc" --start "$start" --tolerance "$CAP_TOL" \
+            --slo-p99-ms "$SLO_P99_MS" --max-lag-ms "$CEIL_LAG_MS" --min-duration "${CAP_MIN_S}s" \
+            --min-requests "$CAP_MIN_REQ" --max-duration "${CAP_MAX_S}s" --probe-warmup "$CAP_WARMUP" \
+            --max-probes "$CAP_MAX_PROBES" $LOAD_EXTRA >"$dir/ceiling-$enc.log" 2>&1 ||
+            rp_log "generator: the $enc ceiling search failed: $(tail -n 1 "$dir/ceiling-$enc.log")"
+        local lower
+        lower=$(rp_json "$dir/ceiling-$enc/capacity.json" 'd["lower"]')
+        rp_log "generator: ceiling ($enc body) $(rp_bracket "$dir/ceiling-$enc/capacity.json")"
+        if [ "$enc" = identity ]; then
+            CEILING_IDENTITY=$lower
+            # the gzip body is smaller: its search starts where the identity one ended
+            [ -n "$lower" ] && start=$lower
+        else
+            CEILING_GZIP=$lower
+        fi
+    done
+}
+
+# rp_bracket FILE - "[lower, upper] req/s (limited by ...)" of a capacity.json, for logs.
+rp_bracket() {
+    rp_json "$1" '"[%s, %s] req/s (limited by %s, %d probes)" % (round(d["lower"] or 0, 1),
+        "-" if d.get("upper") is None else round(d["upper"], 1), d.get("limited_by"), len(d.get("probes", [])))' ||
+        echo "not measured"
+}
+
+# rp_generator_floor DIR NAME RATE DURATION_S - the harness's latency against nginx at
+# RATE (identity body): the part of a build's latency that is the harness and loopback.
+rp_generator_floor() {
+    rp_nginx_load "$1/floor-$2" "$3" "$4" identity >"$1/floor-$2.log" 2>&1 ||
+        rp_log "generator: the floor at $3 req/s failed: $(tail -n 1 "$1/floor-$2.log")"
+    rp_log "generator: floor at $3 req/s: p50 $(rp_json "$1/floor-$2.json" 'd["latency"]["p50_ms"]') ms, p99 $(rp_json "$1/floor-$2.json" 'd["latency"]["p99_ms"]') ms ($(rp_json "$1/floor-$2.json" 'd["latency"]["count"]') requests)"
+}
+
+# ---------------------------------------------------------------- capacity
+
+# rp_capacity DIR START CEILING - apibench capacity against the build under test: x2 probes
+# from START, bisection to CAP_TOL, one confirmation, capped at CEILING (the generator's;
+# empty: none), with DIR/article.json (the article's load) as a known probe. Results in
+# DIR/capacity/.
+rp_capacity() {
+    local dir=$1 start=$2 ceiling=$3 known=()
+    [ -f "$dir/article.json" ] && known=(--known "$dir/article.json")
+    # shellcheck disable=SC2086
+    "${GEN_ON[@]}" "$BIN/apibench" capacity --target "${TARGETS[0]}" --mix "$MIX" --seed "$opt_seed" \
+        --out "$dir/capacity" --start "$start" ${ceiling:+--ceiling "$ceiling"} "${known[@]}" \
+        --tolerance "$CAP_TOL" --slo-p99-ms "$SLO_P99_MS" --min-duration "${CAP_MIN_S}s" \
+        --min-requests "$CAP_MIN_REQ" --max-duration "${CAP_MAX_S}s" --probe-warmup "$CAP_WARMUP" \
+        --max-probes "$CAP_MAX_PROBES" $LOAD_EXTRA >"$dir/capacity.log" 2>&1
+}
+
+# rp_settle - after an overloaded phase: waits (at most 30 s) until no statement of the
+# servers' role is still running in Postgres, so that the next measurement starts clean.
+rp_settle() {
+    local i n
+    [ -n "${DATABASE_URL:-}" ] || return 0
+    for ((i = 0; i < 60; i++)); do
+        n=$(rp_psql "$DATABASE_URL" -c "SELECT count(*) FROM pg_stat_activity
+            WHERE usename = '$APP_ROLE' AND state = 'active'" 2>/dev/null) || return 0
+        [ "$n" = 0 ] && return 0
+        sleep 0.5
+    done
+    rp_log "settle: $n statements of $APP_ROLE still running after 30 s"
 }
 
 # ---------------------------------------------------------------- load
@@ -420,23 +601,25 @@ json.dump(m, open(dst, "w"), indent=2)
 EOF
 }
 
-# rp_load OUT RATE DURATION_S - one measured open-loop phase against TARGETS with no
-# warm-up of its own, results in OUT.json + OUT.*.hgrm. Extra flags in LOAD_EXTRA. With
-# several instances (apibench run takes one target), one generator per instance at
-# RATE/K each, merged by rp_merge_runs.
+# rp_load OUT RATE DURATION_S [FLAG...] - one measured open-loop phase against TARGETS with
+# no warm-up of its own, results in OUT.json + OUT.*.hgrm. Flags go to apibench run, after
+# those in LOAD_EXTRA. The generator runs on GEN_CPUS (rp_placement). With several
+# instances (apibench run takes one target), one generator per instance at RATE/K each,
+# merged by rp_merge_runs.
 rp_load() {
     local out=$1 rate=$2 dur=$3 k=${#TARGETS[@]} i pids=() rc=0
+    shift 3
     if [ "$k" -eq 1 ]; then
         # shellcheck disable=SC2086
-        "$BIN/apibench" run --target "${TARGETS[0]}" --rate "$rate" --duration "$dur" --warmup 0 \
-            --mix "$MIX" --seed "$opt_seed" --quiet --out "$out" $LOAD_EXTRA
+        "${GEN_ON[@]}" "$BIN/apibench" run --target "${TARGETS[0]}" --rate "$rate" --duration "$dur" \
+            --warmup 0 --mix "$MIX" --seed "$opt_seed" --quiet --out "$out" $LOAD_EXTRA "$@"
         return
     fi
     for ((i = 0; i < k; i++)); do
         # shellcheck disable=SC2086
-        "$BIN/apibench" run --target "${TARGETS[$i]}" \
+        "${GEN_ON[@]}" "$BIN/apibench" run --target "${TARGETS[$i]}" \
             --rate "$(awk -v r="$rate" -v k="$k" 'BEGIN { print r / k }')" --duration "$dur" \
-            --warmup 0 --mix "$MIX" --seed "$((opt_seed + i))" --quiet --out "$out.i$i" $LOAD_EXTRA &
+            --warmup 0 --mix "$MIX" --seed "$((opt_seed + i))" --quiet --out "$out.i$i" $LOAD_EXTRA "$@" &
         pids+=("$!")
     done
     for i in "${pids[@]}"; do
@@ -510,32 +693,6 @@ rp_calibrate() {
         rp_log "calibration: not even $CAL_START req/s held; using $held req/s"
     fi
     COMMON_RATE=$held
-}
-
-# rp_sweep NAME DIR - rates from the common rate up (x SWEEP_FACTOR, starting at least at
-# SWEEP_START req/s) until a step breaks the SLO, at most SWEEP_MAX_STEPS steps. The
-# measured phase counts as the first step.
-rp_sweep() {
-    local name=$1 dir=$2/sweep rate i out
-    mkdir -p "$dir"
-    cp "$2/load.json" "$dir/rate-$(printf '%010.3f' "$COMMON_RATE").json" 2>/dev/null || true
-    if [ -f "$2/load.json" ] && ! rp_holds "$2/load.json" "$SLO_P99_MS"; then
-        rp_log "$name: the common rate already breaks the SLO; no sweep"
-        return 0
-    fi
-    rate=$COMMON_RATE
-    for ((i = 0; i < SWEEP_MAX_STEPS; i++)); do
-        rate=$(awk -v r="$rate" -v f="$SWEEP_FACTOR" -v s="$SWEEP_START" 'BEGIN { r *= f; print (r < s ? s : r) }')
-        out=$dir/rate-$(printf '%010.3f' "$rate")
-        rp_load "$out" "$rate" "$SWEEP_STEP_S" >/dev/null 2>&1 || true
-        rp_servers_alive || { echo "failed: died during the capacity sweep at $rate req/s" >"$2/status"; return 1; }
-        if [ -f "$out.json" ] && rp_holds "$out.json" "$SLO_P99_MS"; then
-            rp_log "$name: sweep $rate req/s holds"
-        else
-            rp_log "$name: sweep $rate req/s breaks the SLO (p99 < $SLO_P99_MS ms, errors < 1%, >= 95% of offered served)"
-            break
-        fi
-    done
 }
 
 # rp_timing_sample DIR - the Server-Timing header of TIMING_SAMPLES sequential headline

@@ -7,7 +7,11 @@
 #   - every plot exists as a valid PNG (magic bytes) and SVG (xmllint, or <svg ... </svg>);
 #   - each row of report.md's measured table shows summary.json's values;
 #   - the server's query counter and pg_stat_statements agree on queries per request,
-#     within 2% (REPORT_QPR_TOLERANCE), over the whole mix and over the headline sample.
+#     within 2% (REPORT_QPR_TOLERANCE), over the whole mix and over the headline sample;
+#   - both load points: every build measured at the article's 167 req/s (with CPU per
+#     request), a capacity bracket from a search (lower < upper within the tolerance, or
+#     limited by the generator at its ceiling, or below the lightest load), the
+#     generator's ceiling and floor, the CPU placement, and the plots that show them.
 # Timing is not asserted: the figures are printed, not judged.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -37,7 +41,7 @@ fi
 check 'grep -q "never overwritten" "$tmp/again.log"' "the refusal says why"
 
 # Plots: PNG magic bytes, and well-formed SVG.
-for p in progression spectra capacity_achieved capacity_p99 timing bytes; do
+for p in progression spectra capacity_achieved capacity_p99 timing bytes latency_throughput capacity overload; do
     check '[ "$(head -c 8 "$run/plots/$p.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]' \
         "plots/$p.png is a PNG"
     if command -v xmllint >/dev/null; then
@@ -138,11 +142,67 @@ for label, path, kind in (("Response time mean (ms)", "latency_ms.mean", "m"),):
     if not m or [m.group(1).strip(), m.group(2).strip()] != [fmt(get(s["builds"][0], path), kind), fmt(get(s["builds"][-1], path), kind)]:
         problems.append("the article's table row %r does not show 01 and 06's values" % label)
 
-print("common rate: %s req/s (%s)" % (s["run"]["common_rate"], s["run"]["rate_source"]))
+# the article's load, capacity brackets, the generator's limits (issue 9)
+def isnum(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+info = dict(l.split("=", 1) for l in open(run + "/run.info").read().splitlines() if "=" in l)
+tol = float(info.get("capacity_tolerance", "nan"))
+g = s.get("generator") or {}
+ceiling = {}
+for enc in ("identity", "gzip"):
+    v = get(g, "ceiling_rps." + enc)
+    if not isnum(v) or v <= 0:
+        problems.append("generator ceiling (%s body) missing: %r" % (enc, v))
+    ceiling[enc] = v
+for where in ("common", "article"):
+    for m in ("p50", "p99", "count"):
+        if not isnum(get(g, "floor_ms.%s.%s" % (where, m))):
+            problems.append("generator floor at the %s rate: %s missing" % (where, m))
+if get(s, "cpu_placement.mode") not in ("shared", "split"):
+    problems.append("cpu_placement.mode: %r" % get(s, "cpu_placement.mode"))
 for b in s["builds"]:
-    print("%-12s mean %8s ms  p99 %8s ms  capacity %s%s req/s" % (
+    if b["status"] != "ok":
+        continue
+    name = b["build"]
+    for m in ("article_load.latency_ms.mean", "article_load.latency_ms.p99", "article_load.errors.rate",
+              "article_load.cpu.server_pct", "article_load.cpu.postgres_pct",
+              "article_load.cpu.server_us_per_request", "article_load.achieved_rps",
+              "article_load.requests", "article_load.measured_s"):
+        if not isnum(get(b, m)):
+            problems.append("%s: %s missing (%r)" % (name, m, get(b, m)))
+    if isnum(get(b, "article_load.due")) and isnum(get(b, "article_load.measured_s")):
+        due = 167 * get(b, "article_load.measured_s")
+        if abs(get(b, "article_load.due") - due) > 0.05 * due + 2:
+            problems.append("%s: %s requests due at 167 req/s in %s s" % (name, get(b, "article_load.due"), get(b, "article_load.measured_s")))
+    elif isnum(get(b, "article_load.measured_s")):
+        problems.append("%s: article_load.due missing" % name)
+    if b.get("repeats") != 1:
+        problems.append("%s: repeats %r (quick mode measures once)" % (name, b.get("repeats")))
+    cap = b.get("capacity") or {}
+    lo, hi, lim = cap.get("lower"), cap.get("upper"), cap.get("limited_by")
+    if lim not in ("slo", "generator") or not isnum(lo):
+        problems.append("%s: capacity %r" % (name, cap))
+    elif lim == "generator":
+        enc = "gzip" if name[:2] in ("05", "06") else "identity"
+        if hi is not None or not isnum(ceiling[enc]) or abs(lo - ceiling[enc]) > 1e-6 * ceiling[enc] + 1e-9:
+            problems.append("%s: limited by the generator but lower %r upper %r, ceiling %r" % (name, lo, hi, ceiling[enc]))
+    elif not isnum(hi) or not (hi > lo):
+        problems.append("%s: capacity bracket [%r, %r]" % (name, lo, hi))
+    elif lo > 0 and cap.get("converged", True) and hi / lo > tol + 1e-9:
+        problems.append("%s: capacity bracket [%r, %r] wider than %s" % (name, lo, hi, tol))
+for needle in ("167 req/s", "at least their timeout", "load generator"):
+    if needle not in md:
+        problems.append("report.md does not mention %r" % needle)
+
+print("common rate: %s req/s (%s)" % (s["run"]["common_rate"], s["run"]["rate_source"]))
+print("generator ceiling: identity %s, gzip %s req/s; floor p99 at 167 req/s %s ms" % (
+    ceiling["identity"], ceiling["gzip"], get(g, "floor_ms.article.p99")))
+for b in s["builds"]:
+    print("%-12s mean %8s ms  p99 %8s ms  at 167 req/s: mean %8s ms, achieved %8s req/s  capacity [%s, %s] (%s)" % (
         b["build"], fmt(get(b, "latency_ms.mean"), "m"), fmt(get(b, "latency_ms.p99"), "m"),
-        ">= " if get(b, "capacity.at_least") else "", fmt(get(b, "capacity.rps"), "r")))
+        fmt(get(b, "article_load.latency_ms.mean"), "m"), fmt(get(b, "article_load.achieved_rps"), "r"),
+        fmt(get(b, "capacity.lower"), "r"), fmt(get(b, "capacity.upper"), "r"), get(b, "capacity.limited_by")))
 for p in problems:
     print("PROBLEM: " + p)
 sys.exit(1 if problems else 0)

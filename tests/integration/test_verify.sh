@@ -43,7 +43,8 @@ cat >"$API_TMP/mix.json" <<MIX
             {"route": "device", "weight": 10}, {"route": "ingest", "weight": 10, "batch": 5}]}
 MIX
 set +e
-"$APIBENCH" run --target http://127.0.0.1:18521 --mix "$API_TMP/mix.json" --rate 20 \
+# --decode: the load phases count wire bytes only; this run also checks the decoded sizes
+"$APIBENCH" run --target http://127.0.0.1:18521 --mix "$API_TMP/mix.json" --rate 20 --decode \
     --warmup 0.5 --duration 3 --quiet --out "$API_TMP/mixed/run" >"$API_TMP/run.out" 2>&1
 rc=$?
 set -e

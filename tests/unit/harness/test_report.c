@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "apibench/strbuf.h"
 #include "compare_runs.h"
@@ -47,9 +49,9 @@ static const json_t *build(const char *name)
 {
     size_t i;
     json_t *b;
-    json_array_foreach(json_object_get(summary, "builds"), i, b)
-        if (strcmp(json_string_value(json_object_get(b, "build")), name) == 0)
-            return b;
+    json_array_foreach(json_object_get(summary, "builds"), i,
+                       b) if (strcmp(json_string_value(json_object_get(b, "build")), name) ==
+                              0) return b;
     fail_msg("no build %s in the summary", name);
     return NULL;
 }
@@ -59,6 +61,15 @@ static double at(const json_t *obj, const char *path)
     json_t *x = report_path(obj, path);
     if (!json_is_number(x))
         fail_msg("%s is not a number", path);
+    return json_number_value(x);
+}
+
+/* Element i of the array arr as a number. */
+static double item(const json_t *arr, size_t i)
+{
+    json_t *x = json_array_get(arr, i);
+    if (!json_is_number(x))
+        fail_msg("element %zu is not a number", i);
     return json_number_value(x);
 }
 
@@ -77,8 +88,9 @@ static void test_prom_sums_matching_series(void **state)
     double sum;
     (void)state;
 
-    assert_int_equal(report_prom_sum(text, "apibench_cache_lookups_total",
-                                     "level=\"l1\",result=\"hit\"", &sum), 2);
+    assert_int_equal(
+        report_prom_sum(text, "apibench_cache_lookups_total", "level=\"l1\",result=\"hit\"", &sum),
+        2);
     assert_true(sum == 5); /* two scrapes' series add up */
     assert_int_equal(report_prom_sum(text, "apibench_cache_lookups_total", "result=\"hit\"", &sum),
                      3);
@@ -138,9 +150,9 @@ static void test_percentile_one_definition(void **state)
 
 static void test_step_holds(void **state)
 {
-    json_t *ok = json_pack("{s:f,s:f,s:f,s:i,s:i,s:{s:f}}", "intended_rate", 10.0, "measured_s",
-                           10.0, "error_rate", 0.0, "sent", 100, "completed", 96, "latency",
-                           "p99_ms", 400.0);
+    json_t *ok =
+        json_pack("{s:f,s:f,s:f,s:i,s:i,s:{s:f}}", "intended_rate", 10.0, "measured_s", 10.0,
+                  "error_rate", 0.0, "sent", 100, "completed", 96, "latency", "p99_ms", 400.0);
     json_t *slow = json_deep_copy(ok), *lost = json_deep_copy(ok), *unsent = json_deep_copy(ok);
     (void)state;
     json_object_set_new(json_object_get(slow, "latency"), "p99_ms", json_real(600));
@@ -163,6 +175,8 @@ static void test_summary_figures(void **state)
     const json_t *async = build("06-async"), *gzip = build("05-gzip");
     (void)state;
 
+    assert_string_equal(json_string_value(json_object_get(summary, "format")),
+                        "apibench-summary/2");
     /* 300 queries and 20 connections over 20 API requests (metrics/healthz excluded) */
     assert_true(at(base, "db_queries_per_request.server") == 15);
     assert_true(at(base, "db_queries_per_request.pg_stat_statements") == 15);
@@ -175,27 +189,166 @@ static void test_summary_figures(void **state)
     /* 40 ticks at 100 Hz over 5 s on 2 cores = 4% of the machine */
     assert_true(fabs(at(base, "cpu.server_pct") - 4.0) < 1e-9);
     assert_true(fabs(at(base, "cpu.postgres_pct") - 10.0) < 1e-9);
+    /* 0.4 s server + 1 s Postgres over 20 requests */
+    assert_true(fabs(at(base, "cpu.total_us_per_request") - 70000) < 1e-6);
     /* 200000 rendered, 60000 sent over 20 requests */
     assert_true(at(async, "bytes_per_response.rendered") == 10000);
     assert_true(at(async, "bytes_per_response.sent") == 3000);
     assert_true(at(async, "jobs.latency_p50_ms") == 320);
     assert_true(at(async, "jobs.latency_p99_ms") == 900);
-    /* sweep: 4 and 8 held, 16 broke p99 < 500 ms */
-    assert_true(at(cache, "capacity.rps") == 8);
-    assert_true(json_is_null(report_path(base, "capacity.rps")));
     /* headline sample: 150 queries over 10 headline requests, both counters */
     assert_true(at(base, "headline_sample.db_queries_per_request.server") == 15);
     assert_true(at(base, "headline_sample.db_queries_per_request.pg_stat_statements") == 15);
-    assert_string_equal(json_string_value(json_object_get(cache, "verify")), "failed: FAIL fixture check");
+    assert_string_equal(json_string_value(json_object_get(cache, "verify")),
+                        "failed: FAIL fixture check");
     /* Server-Timing: two samples, db 10 and 20 */
     assert_true(at(base, "server_timing_ms.db") == 15);
     assert_string_equal(json_string_value(json_object_get(gzip, "status")), "failed");
     assert_string_equal(json_string_value(json_object_get(gzip, "reason")),
                         "exited with status 1 before /healthz answered");
+    assert_true(at(gzip, "repeats") == 0);
+    assert_true(json_is_null(report_path(gzip, "capacity.lower")));
+    assert_true(json_is_null(report_path(gzip, "article_load.latency_ms.mean")));
     assert_true(at(summary, "calibration.rps") == 4);
     assert_true(fabs(at(summary, "plans.with_timestamp_index.execution_ms") - 30.25) < 1e-9);
-    assert_string_equal(json_string_value(report_path(summary, "plans.with_timestamp_index.readings_node")),
-                        "Index Scan Backward using readings_timestamp_idx on readings");
+    assert_string_equal(
+        json_string_value(report_path(summary, "plans.with_timestamp_index.readings_node")),
+        "Index Scan Backward using readings_timestamp_idx on readings");
+}
+
+/* Two repeats: medians (the mean of the two), min-max ranges, one entry per repeat. */
+static void test_summary_repeats(void **state)
+{
+    const json_t *base = build("01-baseline"), *cache = build("03-cache");
+    const json_t *per = json_object_get(base, "per_repeat");
+    (void)state;
+
+    assert_true(at(base, "repeats") == 2);
+    assert_true(at(base, "latency_ms.mean") == 2100); /* 2000 and 2200 */
+    assert_true(at(base, "latency_ms.p99") == 3200);  /* 3000 and 3400 */
+    assert_true(item(report_path(base, "range.mean_ms"), 0) == 2000);
+    assert_int_equal(json_array_size(per), 2);
+    assert_true(at(json_array_get(per, 1), "common.mean_ms") == 2200);
+    assert_true(at(json_array_get(per, 1), "repeat") == 2);
+    assert_true(at(cache, "article_load.latency_ms.mean") == 4); /* 3 and 5 */
+    assert_true(item(report_path(cache, "article_load.range.p99_ms"), 1) == 30);
+}
+
+/* The article's load: a build that cannot hold it (timeouts, backlog, a growing timeline)
+ * and one that does; CPU per request. */
+static void test_summary_article_load(void **state)
+{
+    const json_t *base = build("01-baseline"), *cache = build("03-cache");
+    const json_t *tl = report_path(base, "article_load.timeline");
+    (void)state;
+
+    assert_true(json_is_false(report_path(base, "article_load.held")));
+    assert_true(json_is_true(report_path(cache, "article_load.held")));
+    assert_true(at(base, "article_load.offered_rps") == 167);
+    assert_true(at(base, "article_load.achieved_rps") == 10);
+    assert_true(at(base, "article_load.errors.timeout") == 84);
+    assert_true(at(base, "article_load.errors.backlog") == 1800);
+    assert_true(fabs(at(base, "article_load.errors.rate") - 1884.0 / 2004) < 1e-9);
+    /* failed requests are in the latency count: 120 answered + 1884 failed */
+    assert_true(at(base, "article_load.latency_count") == 2004);
+    assert_true(at(base, "article_load.latency_answered_ms.p99") == 25000);
+    /* server 0.6 s (process_cpu_seconds_total) and Postgres 21.6 s over 120 requests in 12 s */
+    assert_true(fabs(at(base, "article_load.cpu.server_us_per_request") - 5000) < 1e-6);
+    assert_true(fabs(at(base, "article_load.cpu.postgres_us_per_request") - 180000) < 1e-6);
+    assert_true(fabs(at(base, "article_load.cpu.postgres_pct") - 90) < 1e-9);
+    /* the timeline: element-wise medians of the repeats (growth 2000 and 2200 ms/s) */
+    assert_int_equal(json_array_size(tl), 12);
+    assert_true(at(json_array_get(tl, 11), "mean_ms") == 2000 + 2100 * 11);
+}
+
+static void test_summary_capacity(void **state)
+{
+    const json_t *base = build("01-baseline"), *cache = build("03-cache");
+    const json_t *async = build("06-async");
+    (void)state;
+
+    /* no search: it failed the SLO at the common rate, so below 4 req/s */
+    assert_true(at(base, "capacity.lower") == 0);
+    assert_true(at(base, "capacity.upper") == 4);
+    assert_string_equal(json_string_value(report_path(base, "capacity.limited_by")), "slo");
+    /* [800, 830] and [760, 790]: medians 780 and 810, ranges over repeats */
+    assert_true(at(cache, "capacity.lower") == 780);
+    assert_true(at(cache, "capacity.upper") == 810);
+    assert_true(item(report_path(cache, "capacity.range.lower"), 0) == 760);
+    assert_true(item(report_path(cache, "capacity.range.upper"), 1) == 830);
+    assert_true(json_is_true(report_path(cache, "capacity.confirmed")));
+    assert_int_equal(json_array_size(report_path(cache, "capacity.probes")), 16);
+    assert_true(at(json_array_get(report_path(cache, "capacity.probes"), 8), "repeat") == 2);
+    /* at the generator's ceiling: an open bracket */
+    assert_true(at(async, "capacity.lower") == 20000);
+    assert_true(json_is_null(report_path(async, "capacity.upper")));
+    assert_string_equal(json_string_value(report_path(async, "capacity.limited_by")), "generator");
+    /* the generator's own limits and the CPU placement */
+    assert_true(at(summary, "generator.ceiling_rps.identity") == 25000);
+    assert_true(at(summary, "generator.ceiling_rps.gzip") == 20000);
+    assert_true(at(summary, "generator.ceiling.gzip.upper") == 20900);
+    assert_true(at(summary, "generator.floor_ms.article.p99") == 0.8);
+    assert_true(at(summary, "generator.floor_ms.common.count") == 20);
+    assert_true(at(summary, "generator.body_bytes.identity") == 19500);
+    assert_string_equal(json_string_value(report_path(summary, "cpu_placement.mode")), "shared");
+}
+
+/* A results folder of the older layout (no repeat-K, generator/, article or capacity
+ * files) still gives a summary and a report, with n/a for what it lacks. */
+static void test_older_folder_gives_na(void **state)
+{
+    char dir[] = "/tmp/apibench-test-report-XXXXXX", path[256], err[256], *md = NULL;
+    size_t len = 0;
+    json_t *s, *b;
+    FILE *f;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/run.info", dir);
+    f = fopen(path, "w");
+    fputs("id=old\nbuilds=01-baseline\ncommon_rate=2\nslo_p99_ms=500\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/builds", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/builds/01-baseline", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/builds/01-baseline/status", dir);
+    f = fopen(path, "w");
+    fputs("ok\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/builds/01-baseline/load.json", dir);
+    f = fopen(path, "w");
+    fputs("{\"intended_rate\": 2, \"achieved_rate\": 2, \"measured_s\": 5, \"sent\": 10, "
+          "\"completed\": 10, \"error_rate\": 0, \"latency\": {\"count\": 10, "
+          "\"mean_ms\": 7, \"p99_ms\": 9}}",
+          f);
+    fclose(f);
+
+    s = report_summary_build(dir, err, sizeof err);
+    assert_non_null(s);
+    b = json_array_get(json_object_get(s, "builds"), 0);
+    assert_true(at(b, "latency_ms.mean") == 7);
+    assert_true(at(b, "repeats") == 1);
+    assert_true(json_is_null(report_path(b, "article_load.latency_ms.mean")));
+    assert_true(json_is_null(report_path(b, "capacity.lower"))); /* it held: no bracket known */
+    assert_true(json_is_null(report_path(s, "generator.ceiling_rps.identity")));
+    f = open_memstream(&md, &len);
+    assert_int_equal(report_md_write(s, f), 0);
+    fclose(f);
+    assert_non_null(strstr(md, "identity n/a (not measured)"));
+    assert_non_null(strstr(md, "| Capacity under the SLO (req/s) | n/a |"));
+    free(md);
+    json_decref(s);
+    remove(path);
+    snprintf(path, sizeof path, "%s/builds/01-baseline/status", dir);
+    remove(path);
+    snprintf(path, sizeof path, "%s/builds/01-baseline", dir);
+    rmdir(path);
+    snprintf(path, sizeof path, "%s/builds", dir);
+    rmdir(path);
+    snprintf(path, sizeof path, "%s/run.info", dir);
+    remove(path);
+    rmdir(dir);
 }
 
 static void test_queries_mismatch_is_flagged(void **state)
@@ -219,20 +372,50 @@ static void test_queries_mismatch_is_flagged(void **state)
 static void test_compare_lists_differences_and_ratios(void **state)
 {
     json_t *b = json_deep_copy(summary);
-    json_t *lat = report_path(json_array_get(json_object_get(b, "builds"), 0), "latency_ms");
-    char *md = NULL;
+    json_t *lat =
+        report_path(json_array_get(json_object_get(b, "builds"), 0), "article_load.latency_ms");
+    char *md = NULL, unlike[256];
     size_t len = 0;
     FILE *f = open_memstream(&md, &len);
     (void)state;
 
     json_object_set_new(json_object_get(b, "run"), "hostname", json_string("other-host"));
-    json_object_set_new(lat, "mean", json_real(json_number_value(json_object_get(lat, "mean")) * 2));
+    json_object_set_new(lat, "mean",
+                        json_real(json_number_value(json_object_get(lat, "mean")) * 2));
+    assert_int_equal(compare_unlike(summary, b, unlike, sizeof unlike), 0);
     assert_int_equal(compare_md_write(summary, "A", b, "B", f), 0);
     fclose(f);
     assert_non_null(strstr(md, "- hostname: A \"fixture-host\", B \"other-host\""));
     assert_null(strstr(md, "- kernel:")); /* equal keys are not listed */
-    assert_non_null(strstr(md, "| Response time mean (ms) | 01-baseline | 2000.0 | 4000.0 | 2.00 |"));
-    assert_non_null(strstr(md, "| Response time mean (ms) | 05-gzip | n/a | n/a | n/a |"));
+    assert_null(strstr(md, "Unlike runs"));
+    assert_non_null(strstr(
+        md, "| 167 req/s: response time mean (ms) | 01-baseline | 21500.0 | 43000.0 | 2.00 |"));
+    assert_non_null(
+        strstr(md, "| Capacity lower bound (req/s) | 03-cache | 780.00 | 780.00 | 1.00 |"));
+    assert_non_null(
+        strstr(md, "| 167 req/s: response time mean (ms) | 05-gzip | n/a | n/a | n/a |"));
+    assert_null(strstr(md, "| Response time mean (ms) |")); /* the common rate is not compared */
+    free(md);
+    json_decref(b);
+}
+
+/* Runs of another scale or mix are unlike: named, and (when forced) listed at the top. */
+static void test_compare_names_unlike_runs(void **state)
+{
+    json_t *b = json_deep_copy(summary);
+    char *md = NULL, unlike[256];
+    size_t len = 0;
+    FILE *f = open_memstream(&md, &len);
+    (void)state;
+
+    json_object_set_new(json_object_get(b, "run"), "scale", json_real(10));
+    json_object_set_new(json_object_get(b, "run"), "mix", json_string("other.json"));
+    assert_int_equal(compare_unlike(summary, b, unlike, sizeof unlike), 2);
+    assert_non_null(strstr(unlike, "scale (A 1.0, B 10.0)"));
+    assert_non_null(strstr(unlike, "mix (A \"harness/mixes/default.json\", B \"other.json\")"));
+    assert_int_equal(compare_md_write(summary, "A", b, "B", f), 0);
+    fclose(f);
+    assert_non_null(strstr(md, "**Unlike runs, compared with --force:** scale"));
     free(md);
     json_decref(b);
 }
@@ -267,8 +450,13 @@ int main(void)
         cmocka_unit_test(test_percentile_one_definition),
         cmocka_unit_test(test_step_holds),
         cmocka_unit_test(test_summary_figures),
+        cmocka_unit_test(test_summary_repeats),
+        cmocka_unit_test(test_summary_article_load),
+        cmocka_unit_test(test_summary_capacity),
+        cmocka_unit_test(test_older_folder_gives_na),
         cmocka_unit_test(test_queries_mismatch_is_flagged),
         cmocka_unit_test(test_compare_lists_differences_and_ratios),
+        cmocka_unit_test(test_compare_names_unlike_runs),
         cmocka_unit_test(test_report_matches_golden),
     };
     return cmocka_run_group_tests(tests, load_fixture, free_fixture);

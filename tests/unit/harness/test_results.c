@@ -42,6 +42,19 @@ static void fill(struct loadgen_result *lg)
     st->routes[MIX_LATEST].responses = 990;
     lg->phase_s[LOADGEN_WARMUP] = 1.0;
     lg->phase_s[LOADGEN_MEASURED] = 10.0;
+    /* a timeline of 10 s: 100 due each second; second 3 has no latencies at all */
+    lg->timeline_len = 10;
+    lg->timeline = calloc(10, sizeof *lg->timeline);
+    for (int i = 0; i < 10; i++) {
+        if (i == 3)
+            continue;
+        lg->timeline[i] = (struct loadgen_second){.due = 100,
+                                                  .responses = 99,
+                                                  .errors = 1,
+                                                  .latency_sum_us = 100 * 2000,
+                                                  .latency_count = 100,
+                                                  .latency_max_us = 9000};
+    }
 }
 
 static json_t *build(struct loadgen_result *lg, const char *spec, struct slo *slo, bool *passed,
@@ -92,6 +105,23 @@ static void test_document(void **state)
     assert_string_equal(json_string_value(json_array_get(breaches, 0)), "errors<1%");
     assert_non_null(json_object_get(json_object_get(doc, "routes"), "latest"));
     assert_null(json_object_get(json_object_get(doc, "routes"), "ingest"));
+    /* decoded sizes: null unless the load decoded bodies */
+    assert_true(json_is_null(json_object_get(json_object_get(doc, "bytes"), "body_decoded")));
+    assert_non_null(json_object_get(doc, "latency_answered"));
+    json_t *tl = json_object_get(doc, "timeline");
+    assert_int_equal(json_array_size(tl), 10);
+    json_t *s0 = json_array_get(tl, 0);
+    assert_int_equal(json_integer_value(json_object_get(s0, "t_s")), 0);
+    assert_int_equal(json_integer_value(json_object_get(s0, "due")), 100);
+    assert_true(fabs(json_real_value(json_object_get(s0, "mean_ms")) - 2.0) < 1e-9);
+    assert_true(fabs(json_real_value(json_object_get(s0, "max_ms")) - 9.0) < 1e-9);
+    assert_true(json_is_null(json_object_get(json_array_get(tl, 3), "mean_ms")));
+    json_decref(doc);
+    lg.decoded = true;
+    doc = build(&lg, NULL, &slo, &passed, &env, config);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(doc, "bytes"), "body_decoded")), 20000);
+    lg.decoded = false;
     json_decref(doc);
 
     /* interrupted: partial */
@@ -124,8 +154,8 @@ static void test_files(void **state)
     struct results_run r = {
         .config = config, .env = &env, .lg = &lg, .started_at = "a", .finished_at = "b"};
     assert_int_equal(results_write_all(base, &r, doc, err, sizeof err), 0);
-    const char *files[] = {"run.json", "run.latency.hgrm", "run.service.hgrm", "run.send_lag.hgrm",
-                           "run.latest.latency.hgrm"};
+    const char *files[] = {"run.json",         "run.latency.hgrm",  "run.latency_answered.hgrm",
+                           "run.service.hgrm", "run.send_lag.hgrm", "run.latest.latency.hgrm"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/sub/%s", dir, files[i]);
         assert_int_equal(access(path, R_OK), 0);
@@ -141,7 +171,7 @@ static void test_files(void **state)
         n++;
     }
     closedir(d);
-    assert_int_equal(n, 5);
+    assert_int_equal(n, 6);
     snprintf(path, sizeof path, "%s/sub/run.json", dir);
     json_t *back = json_load_file(path, 0, NULL);
     assert_non_null(back);

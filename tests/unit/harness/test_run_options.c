@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "run_options.h"
@@ -29,6 +30,8 @@ static void test_defaults_and_values(void **state)
     assert_int_equal(o.duration_ns, 30000000000LL);
     assert_int_equal(o.cooldown_ns, 0);
     assert_true(o.gzip);
+    assert_false(o.decode);
+    assert_false(o.busy_poll);
     assert_null(o.mix_path);
 
     char *a2[] = {"run",           "--target=http://h:1",
@@ -131,6 +134,78 @@ static void test_bad_input(void **state)
     expect_bad(ARGC(badheader), badheader, "bad --header");
     char *badout[] = {"run", t, u, "--rate", "5", "--out", "dir/"};
     expect_bad(ARGC(badout), badout, "bad --out");
+    char *decodeval[] = {"run", t, u, "--rate", "5", "--decode=yes"};
+    expect_bad(ARGC(decodeval), decodeval, "--decode takes no value");
+    char *busyval[] = {"run", t, u, "--rate", "5", "--busy-poll=1"};
+    expect_bad(ARGC(busyval), busyval, "--busy-poll takes no value");
+}
+
+/* --decode and --busy-poll are off by default and reach loadgen_config through the one
+ * mapping that `apibench capacity` shares. */
+static void test_loadgen_config(void **state)
+{
+    (void)state;
+    struct run_options o;
+    char err[256];
+    /* kept as option/value pairs (clang-format would put one string per line) */
+    // clang-format off
+    char *a[] = {"run", "--target", "http://127.0.0.1:18101", "--rate", "2500.5",
+                 "--decode", "--busy-poll", "--no-gzip",
+                 "--threads", "2", "--connections", "10", "--timeout-ms", "750",
+                 "--backlog", "77", "--warmup", "1", "--duration", "3", "--cooldown", "0.5",
+                 "--seed", "9", "--arrival", "poisson", "--header", "X-A: 1",
+                 "--path", "/static.json"};
+    // clang-format on
+    assert_int_equal(run_options_parse(ARGC(a), a, &o, err, sizeof err), 0);
+    assert_true(o.decode);
+    assert_true(o.busy_poll);
+    struct mix *m = run_options_load_mix(&o, err, sizeof err);
+    assert_non_null(m);
+    struct loadgen_config cfg;
+    assert_int_equal(run_options_to_loadgen_config(&o, m, stderr, &cfg, err, sizeof err), 0);
+    assert_string_equal(cfg.target, "http://127.0.0.1:18101");
+    assert_ptr_equal(cfg.mix, m);
+    assert_false(cfg.closed);
+    assert_int_equal(cfg.arrival, SCHEDULE_POISSON);
+    assert_true(cfg.rate == 2500.5);
+    assert_int_equal(cfg.threads, 2);
+    assert_int_equal(cfg.connections, 10);
+    assert_int_equal(cfg.timeout_ms, 750);
+    assert_int_equal(cfg.backlog_max, 77);
+    assert_int_equal(cfg.warmup_ns, 1000000000LL);
+    assert_int_equal(cfg.duration_ns, 3000000000LL);
+    assert_int_equal(cfg.cooldown_ns, 500000000LL);
+    assert_int_equal(cfg.seed, 9);
+    assert_false(cfg.gzip);
+    assert_true(cfg.decode);
+    assert_true(cfg.busy_poll);
+    assert_int_equal(cfg.nheaders, 1);
+    assert_string_equal(cfg.headers[0], "X-A: 1");
+    assert_ptr_equal(cfg.progress, stderr);
+
+    /* the run JSON's config records both flags */
+    json_t *cj = run_options_config_json(&o, m);
+    assert_true(json_is_true(json_object_get(cj, "decode")));
+    assert_true(json_is_true(json_object_get(cj, "busy_poll")));
+    assert_false(json_is_true(json_object_get(cj, "gzip")));
+    json_decref(cj);
+
+    /* defaults: neither flag; closed loop has no rate */
+    char *b[] = {"run", "--target", "http://h:1", "--mode", "closed", "--path", "/x"};
+    assert_int_equal(run_options_parse(ARGC(b), b, &o, err, sizeof err), 0);
+    assert_int_equal(run_options_to_loadgen_config(&o, m, NULL, &cfg, err, sizeof err), 0);
+    assert_true(cfg.closed);
+    assert_false(cfg.decode);
+    assert_false(cfg.busy_poll);
+    assert_true(cfg.gzip);
+    assert_null(cfg.progress);
+
+    /* an open loop without a rate is refused, with one line */
+    o.closed = false;
+    o.rate = 0;
+    assert_int_equal(run_options_to_loadgen_config(&o, m, NULL, &cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "rate"));
+    mix_free(m);
 }
 
 static void test_durations(void **state)
@@ -157,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_defaults_and_values),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_loadgen_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
