@@ -41,6 +41,22 @@ void loadgen_request_stop(void)
     atomic_store(&stop_requested, 1);
 }
 
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    loadgen_request_stop();
+}
+
+void loadgen_stop_on_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 void loadgen_reset_stop(void)
 {
     atomic_store(&stop_requested, 0);

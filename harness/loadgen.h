@@ -115,6 +115,10 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_result *res, ch
  * return. Async-signal-safe (for SIGINT/SIGTERM handlers). */
 void loadgen_request_stop(void);
 
+/* Makes SIGINT and SIGTERM call loadgen_request_stop (a run then ends with partial
+ * results instead of the process dying). */
+void loadgen_stop_on_signals(void);
+
 /* Clears a previous stop request (for tests running several loads in one process). */
 void loadgen_reset_stop(void);
 

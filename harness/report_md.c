@@ -385,19 +385,25 @@ static void write_article_table(FILE *out, const json_t *run, const json_t *buil
 {
     const json_t *first = find_build(builds, "01"), *last = find_build(builds, "06");
 
+    double repeats = val(run, "repeat");
+    char repeats_text[96];
+    if (isfinite(repeats) && repeats > 1)
+        snprintf(repeats_text, sizeof repeats_text, "Figures are medians of %.0f repeats.",
+                 repeats);
+    else
+        snprintf(repeats_text, sizeof repeats_text, "Each build was measured once.");
     fprintf(out, "## The article's results beside the measured ones\n\n");
     fprintf(out,
             "Before = 01-baseline, after = 06-async, at two load points: **(a)** the common "
             "offered rate of **%s req/s** (%s: the rate where the baseline is at its "
             "knee), and **(b)** the article's own load, 10k requests/minute = **%s req/s**, "
             "measured %s s per build (a build that cannot hold it: %s s). The article ran "
-            "on hardware it does not describe. Figures are medians of %s repeat(s).\n\n",
+            "on hardware it does not describe. %s\n\n",
             report_fmt(json_object_get(run, "common_rate"), 'r'),
             str_or(run, "rate_source", "calibrated"),
             rate_text(isfinite(val(run, "article_rate")) ? val(run, "article_rate") : 167),
             report_fmt(json_object_get(run, "article_s"), 'b'),
-            report_fmt(json_object_get(run, "overload_s"), 'b'),
-            report_fmt(json_object_get(run, "repeat"), 'b'));
+            report_fmt(json_object_get(run, "overload_s"), 'b'), repeats_text);
     fprintf(out, "| Metric | Article before | Article after | Article change | (a) before | "
                  "(a) after | (a) change | (b) 167 req/s before | (b) after | (b) change |\n");
     fprintf(out, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
@@ -640,11 +646,24 @@ static void write_overload(FILE *out, const json_t *run, const json_t *builds)
         {
             double m0 = val(json_array_get(tl, 0), "mean_ms");
             double m1 = val(json_array_get(tl, len - 1), "mean_ms");
-            if (isfinite(m0) && isfinite(m1) && len > 1)
+            size_t silent = len; /* the first second from which nothing was answered */
+            for (size_t k = len; k > 0 && val(json_array_get(tl, k - 1), "responses") == 0; k--)
+                silent = k - 1;
+            if (silent < len)
+                /* never-sent requests are timed up to when the run gave up on them, so
+                 * their figures shrink with later send times: say what that means */
+                fprintf(out,
+                        "\nFrom second %zu on, no request due was answered: the queue outgrew "
+                        "the run. A request never sent counts from its intended send time to "
+                        "when the run gave up on it (the end of the phase plus the timeout), "
+                        "so the later its send time, the smaller its recorded latency; its "
+                        "real latency has no bound.\n",
+                        silent);
+            else if (isfinite(m0) && isfinite(m1) && len > 1)
                 fprintf(out, "\nThe mean %s from %.1f ms to %.1f ms over %zu s: %s.\n",
                         m1 > m0 ? "grew" : "went", m0, m1, len,
                         m1 > 1.5 * m0 ? "a queue that grows as long as the load lasts"
-                                      : "no steady growth");
+                                      : "it did not grow steadily");
         }
         fprintf(out, "\n");
     }

@@ -17,12 +17,6 @@
 #include "results.h"
 #include "run_options.h"
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    loadgen_request_stop();
-}
-
 static void iso_now(char *buf, size_t len)
 {
     time_t now = time(NULL);
@@ -131,12 +125,7 @@ int run_main(int argc, char **argv)
         fprintf(stderr, "apibench run: %s\n", err);
         goto cleanup;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    loadgen_stop_on_signals();
     struct envinfo env;
     envinfo_collect(&env);
     config = run_options_config_json(&o, m);
