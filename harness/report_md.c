@@ -436,6 +436,9 @@ static void write_article_table(FILE *out, const json_t *run, const json_t *buil
                  "their timeout (");
     if (isfinite(timeout_ms))
         fprintf(out, "%g s at 167 req/s, ", timeout_ms / 1000.0);
+    double probe_timeout_ms = val(run, "capacity_timeout_ms");
+    if (isfinite(probe_timeout_ms))
+        fprintf(out, "%g s in capacity probes, ", probe_timeout_ms / 1000.0);
     fprintf(out, "30 s at the common rate), so that an overloaded build's percentiles are not "
                  "those of its survivors alone; a request never sent counts from its intended "
                  "send time. Percentiles are read with the request count beside them: see "
@@ -493,10 +496,11 @@ static void write_capacity(FILE *out, const json_t *summary)
             overlap = brackets_overlap(prev, b);
             snprintf(vs, sizeof vs, "%s",
                      overlap < 0 ? "n/a"
-                     : overlap   ? (repeats_of(b) >= 2 && repeats_of(prev) >= 2
-                                        ? "within noise (brackets overlap)"
-                                        : "brackets overlap (no range measured: 1 repeat)")
-                                 : "differs (brackets apart)");
+                     : repeats_of(b) < 2 || repeats_of(prev) < 2
+                         ? (overlap ? "brackets overlap (1 repeat: noise not measured)"
+                                    : "brackets apart (1 repeat: noise not measured)")
+                     : overlap ? "within noise (brackets overlap)"
+                               : "differs (brackets apart)");
         }
         fprintf(out, "| %s | %s | %s | %zu | %s | %s |\n", str_or(b, "build", "?"),
                 capacity_text(b, text, sizeof text), range,

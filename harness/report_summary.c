@@ -1048,6 +1048,7 @@ static json_t *run_block(const char *info)
                                            "capacity_min_requests",
                                            "ceiling_lag_ms",
                                            "article_timeout_ms",
+                                           "capacity_timeout_ms",
                                            NULL};
     json_t *out = json_object();
 

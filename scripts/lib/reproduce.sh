@@ -33,11 +33,11 @@ rp_defaults() {
 rp_phases() {
     if [ "$opt_quick" -eq 1 ]; then
         REPEAT=${opt_repeat:-1}
-        WARMUP_S=1 PHASE_S=4 PHASE_MAX_S=6 MIN_REQUESTS=8
-        ARTICLE_S=4 OVERLOAD_S=3 ARTICLE_TIMEOUT_MS=3000
+        WARMUP_S=1 PHASE_S=3 PHASE_MAX_S=6 MIN_REQUESTS=8
+        ARTICLE_S=3 OVERLOAD_S=3 ARTICLE_TIMEOUT_MS=3000
         CAP_MIN_S=1 CAP_MIN_REQ=200 CAP_MAX_S=2 CAP_TOL=1.3 CAP_MAX_PROBES=6 CAP_WARMUP=0.3s
-        CEIL_START=4000 CEIL_LAG_MS=1 CEIL_MAX_PROBES=5 FLOOR_S=2
-        CAL_STEP_S=2 CAL_START=1 CAL_FACTOR=2 CAL_MAX_STEPS=5 TIMING_SAMPLES=4 TIMING_BUDGET_S=3
+        CEIL_START=8000 CEIL_LAG_MS=1 CEIL_MAX_PROBES=4 FLOOR_S=2
+        CAL_STEP_S=2 CAL_START=2 CAL_FACTOR=2 CAL_MAX_STEPS=5 TIMING_SAMPLES=4 TIMING_BUDGET_S=3
     else
         REPEAT=${opt_repeat:-1}
         WARMUP_S=5 PHASE_S=20 PHASE_MAX_S=30 MIN_REQUESTS=12
@@ -45,7 +45,8 @@ rp_phases() {
         ARTICLE_S=$(( (60 + REPEAT - 1) / REPEAT ))
         [ "$ARTICLE_S" -lt 20 ] && ARTICLE_S=20
         OVERLOAD_S=20
-        # per request at the article's load: a request that fails counts as at least this
+        # per request at the article's load and in capacity probes: a request that fails
+        # counts as at least this (and an overloaded probe ends this long after its window)
         ARTICLE_TIMEOUT_MS=10000
         CAP_MIN_S=5 CAP_MIN_REQ=2000 CAP_MAX_S=30 CAP_TOL=1.05 CAP_MAX_PROBES=16 CAP_WARMUP=0.5s
         CEIL_START=8000 CEIL_LAG_MS=1 CEIL_MAX_PROBES=8 FLOOR_S=10
@@ -560,7 +561,8 @@ rp_capacity() {
         --out "$dir/capacity" --start "$start" ${ceiling:+--ceiling "$ceiling"} "${known[@]}" \
         --tolerance "$CAP_TOL" --slo-p99-ms "$SLO_P99_MS" --min-duration "${CAP_MIN_S}s" \
         --min-requests "$CAP_MIN_REQ" --max-duration "${CAP_MAX_S}s" --probe-warmup "$CAP_WARMUP" \
-        --max-probes "$CAP_MAX_PROBES" $LOAD_EXTRA >"$dir/capacity.log" 2>&1
+        --max-probes "$CAP_MAX_PROBES" --timeout-ms "$ARTICLE_TIMEOUT_MS" $LOAD_EXTRA \
+        >"$dir/capacity.log" 2>&1
 }
 
 # rp_settle - after an overloaded phase: waits (at most 30 s) until no statement of the

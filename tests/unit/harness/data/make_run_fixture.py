@@ -31,6 +31,7 @@ article_rate=167
 article_s=20
 overload_s=12
 article_timeout_ms=10000
+capacity_timeout_ms=10000
 slo_p99_ms=500
 calibration_p99_ms=10000
 capacity_tolerance=1.05
