@@ -1,6 +1,6 @@
 /* report_summary.c - summary.json from a reproduction's raw files. Every figure is a delta
  * between the snapshot taken just before the measured load and the one just after it, so
- * verify, warm-up and the sweeps do not count. */
+ * verify, warm-up and the capacity searches do not count. */
 #include "report_summary.h"
 
 #include <dirent.h>

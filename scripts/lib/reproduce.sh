@@ -1,6 +1,6 @@
 # scripts/lib/reproduce.sh - the steps of scripts/reproduce: start and stop builds,
 # snapshot counters (server /metrics, pg_stat_statements, pg_stat_database, Redis INFO,
-# /proc CPU ticks), calibrate the common rate, measure, sweep, capture plans.
+# /proc CPU ticks), calibrate the common rate, measure, search capacity, capture plans.
 # Source it after scripts/lib.sh; it defines functions and runs nothing. The functions use
 # the globals that scripts/reproduce sets (RUN, BIN, opt_*), listed in rp_defaults.
 
