@@ -90,14 +90,6 @@ static void on_signal(int sig)
     loadgen_request_stop();
 }
 
-static void iso_now(char *buf, size_t len)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int parse_rate(const char *name, const char *value, double lo, double *out, char *err,
                       size_t errlen)
 {
@@ -357,10 +349,10 @@ static int run_probe(void *vctx, double rate, struct capacity_probe *out)
     if (run_options_to_loadgen_config(ctx->o, ctx->m, NULL, &cfg, ctx->err, sizeof ctx->err) < 0)
         goto cleanup;
     config = run_options_config_json(ctx->o, ctx->m);
-    iso_now(started, sizeof started);
+    results_utc_now(started, sizeof started);
     if (loadgen_run(&cfg, &lg, ctx->err, sizeof ctx->err) < 0)
         goto cleanup;
-    iso_now(finished, sizeof finished);
+    results_utc_now(finished, sizeof finished);
     struct results_run rr = {
         .label = ctx->o->label,
         .config = config,

@@ -938,9 +938,9 @@ static json_t *build_entry(const char *run_dir, const char *name, double slo_ms,
 
 static json_t *ceiling_block(const char *run_dir, const char *which)
 {
-    char path[4096];
-    json_t *c = REPORT_FMT_FITS(path, "%s/generator/ceiling-%s/capacity.json", run_dir, which)
-                    ? json_load_file(path, 0, NULL)
+    char name[64];
+    json_t *c = REPORT_FMT_FITS(name, "generator/ceiling-%s/capacity.json", which)
+                    ? load_json_in(run_dir, name)
                     : NULL;
     json_t *out;
     const char *limited;
@@ -959,9 +959,9 @@ static json_t *ceiling_block(const char *run_dir, const char *which)
 
 static json_t *floor_block(const char *run_dir, const char *which)
 {
-    char path[4096];
-    json_t *run = REPORT_FMT_FITS(path, "%s/generator/floor-%s.json", run_dir, which)
-                      ? json_load_file(path, 0, NULL)
+    char name[64];
+    json_t *run = REPORT_FMT_FITS(name, "generator/floor-%s.json", which)
+                      ? load_json_in(run_dir, name)
                       : NULL;
     json_t *lat = json_object_get(run, "latency"), *out;
 

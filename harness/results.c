@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -320,4 +321,12 @@ int results_write_all(const char *base, const struct results_run *r, json_t *doc
     int rc = results_write_atomic(path, text, len, err, errlen);
     free(text);
     return rc;
+}
+
+void results_utc_now(char *buf, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

@@ -52,6 +52,9 @@ int results_write_hgrm(const char *path, const struct hist *h, char *err, size_t
 int results_write_all(const char *base, const struct results_run *r, json_t *doc, char *err,
                       size_t errlen);
 
+/* The current time, ISO 8601 UTC ("2026-11-29T13:47:30Z"), for started_at / finished_at. */
+void results_utc_now(char *buf, size_t len);
+
 /* Creates the folder part of base (like mkdir -p). Returns 0, or -1 with err set. */
 int results_prepare_dir(const char *base, char *err, size_t errlen);
 

@@ -17,14 +17,6 @@
 #include "results.h"
 #include "run_options.h"
 
-static void iso_now(char *buf, size_t len)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void summary_row(const char *name, const struct hist *h, int64_t errors)
 {
     printf("%-16s %9lld %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %8lld\n", name,
@@ -110,7 +102,7 @@ int run_main(int argc, char **argv)
         fprintf(stderr, "apibench run: %s\n", err);
         goto cleanup;
     }
-    iso_now(started, sizeof started);
+    results_utc_now(started, sizeof started);
     if (o.out) {
         snprintf(base, sizeof base, "%s", o.out);
     } else {
@@ -145,7 +137,7 @@ int run_main(int argc, char **argv)
         fprintf(stderr, "apibench run: %s\n", err);
         goto cleanup;
     }
-    iso_now(finished, sizeof finished);
+    results_utc_now(finished, sizeof finished);
     struct results_run rr = {
         .label = o.label,
         .config = config,

@@ -237,14 +237,17 @@ rp_index_state() {
 }
 
 # rp_start_build NAME DIR [EXE] - starts opt_instances instances of build NAME (the binary
-# of build EXE, default NAME; logs in DIR) on NAME's ports, fills SERVER_PIDS and TARGETS,
-# waits for /healthz. Returns 1 with DIR/status written ("failed: reason") when one does
-# not come up.
+# of build EXE, default NAME; logs in DIR) on NAME's ports, and 06-async's worker first,
+# fills SERVER_PIDS and TARGETS, waits for /healthz. Returns 1 with DIR/status written
+# ("failed: reason") when one does not come up. rp_stop_build stops them all.
 rp_start_build() {
     local name=$1 dir=$2 exe i port url t
     SERVER_PIDS=() TARGETS=()
     exe=$BIN/apibench-${3:-$name}
     [ -x "$exe" ] || { echo "failed: $exe was not built" >"$dir/status"; return 1; }
+    if [[ "$name" == 06-* ]]; then
+        rp_start_worker "$dir" || return 1
+    fi
     for ((i = 0; i < opt_instances; i++)); do
         port=$(rp_build_port "$name" "$i")
         if ab_tcp_open 127.0.0.1 "$port"; then
