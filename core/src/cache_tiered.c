@@ -65,10 +65,7 @@ struct cache {
     struct ttlmap *l1;
     int l1_ttl_ms;
     int static_ttl_s, dynamic_ttl_s;
-    char host[256];
-    int port;
-    int db;
-    char password[256];
+    struct redis_url redis;
     char instance[24]; /* tags our own PUBLISHes */
     char scope[16];    /* "<hash of the database url>:" or "" */
     char channel[48];  /* invalidation channel of the scope */
@@ -124,20 +121,7 @@ static void warn_redis(struct cache *c, const char *what, const char *detail)
     if (now < next || !atomic_compare_exchange_strong(&c->next_warning_ms, &next, now + 10000))
         return;
     fprintf(stderr, "warning: redis at %s:%d %s: %s; serving without L2 until it is back\n",
-            c->host, c->port, what, detail);
-}
-
-/* Parses redis://[[user]:password@]host[:port][/db]. Returns 0 or -1 with err. */
-static int parse_redis_url(struct cache *c, const char *url, char *err, size_t errlen)
-{
-    struct redis_url u;
-    if (redis_url_parse(url, &u, err, errlen) != 0)
-        return -1;
-    snprintf(c->host, sizeof c->host, "%s", u.host);
-    snprintf(c->password, sizeof c->password, "%s", u.password);
-    c->port = u.port;
-    c->db = u.db;
-    return 0;
+            c->redis.host, c->redis.port, what, detail);
 }
 
 /* Sends argv and reads its reply. NULL on an I/O error (the context is then unusable). */
@@ -155,41 +139,7 @@ static redisReply *command(redisContext *ctx, int argc, const char **argv, const
  * with a message in err on failure. */
 static redisContext *redis_open(struct cache *c, char *err, size_t errlen)
 {
-    struct timeval tv = {.tv_sec = 0, .tv_usec = REDIS_TIMEOUT_MS * 1000};
-    redisContext *ctx = redisConnectWithTimeout(c->host, c->port, tv);
-    if (!ctx || ctx->err) {
-        snprintf(err, errlen, "%s", ctx ? ctx->errstr : "out of memory");
-        goto fail;
-    }
-    if (redisSetTimeout(ctx, tv) != REDIS_OK) {
-        snprintf(err, errlen, "cannot set timeout: %s", ctx->errstr);
-        goto fail;
-    }
-    if (c->password[0]) {
-        const char *argv[] = {"AUTH", c->password};
-        redisReply *r = command(ctx, 2, argv, NULL);
-        bool ok = r && r->type == REDIS_REPLY_STATUS;
-        snprintf(err, errlen, "auth failed: %s", r && r->str ? r->str : ctx->errstr);
-        freeReplyObject(r);
-        if (!ok)
-            goto fail;
-    }
-    if (c->db) {
-        char db[16];
-        snprintf(db, sizeof db, "%d", c->db);
-        const char *argv[] = {"SELECT", db};
-        redisReply *r = command(ctx, 2, argv, NULL);
-        bool ok = r && r->type == REDIS_REPLY_STATUS;
-        snprintf(err, errlen, "select failed: %s", r && r->str ? r->str : ctx->errstr);
-        freeReplyObject(r);
-        if (!ok)
-            goto fail;
-    }
-    return ctx;
-fail:
-    if (ctx)
-        redisFree(ctx);
-    return NULL;
+    return redis_url_connect(&c->redis, REDIS_TIMEOUT_MS, REDIS_TIMEOUT_MS, err, errlen);
 }
 
 /* A context for one operation: an idle one, or a new one unless a recent failure says to
@@ -408,7 +358,7 @@ static void tiered_close(struct cache *c);
 static struct cache *tiered_open(const struct config *cfg, char *err, size_t errlen)
 {
     struct cache *c = xcalloc(1, sizeof *c);
-    if (parse_redis_url(c, cfg->redis_url, err, errlen) != 0) {
+    if (redis_url_parse(cfg->redis_url, &c->redis, err, errlen) != 0) {
         free(c);
         return NULL;
     }
@@ -418,6 +368,7 @@ static struct cache *tiered_open(const struct config *cfg, char *err, size_t err
                  "invalid cache settings: l1 ttl %d ms, l1 max %zu entries, "
                  "l2 ttls %d s / %d s (all must be positive)",
                  cfg->l1_ttl_ms, cfg->l1_max_entries, cfg->l2_static_ttl_s, cfg->l2_dynamic_ttl_s);
+        redis_url_free(&c->redis);
         free(c);
         return NULL;
     }
@@ -625,6 +576,7 @@ static void tiered_close(struct cache *c)
     pthread_cond_destroy(&c->stop_cond);
     pthread_mutex_destroy(&c->stop_lock);
     pthread_mutex_destroy(&c->ctx_lock);
+    redis_url_free(&c->redis);
     free(c);
 }
 

@@ -76,7 +76,7 @@ static redisContext *redis_locked(struct jobs *j)
     }
     if (!j->rc && mono_us() >= j->next_connect_us) {
         char err[256];
-        j->rc = jobstream_connect(&j->redis, REDIS_CONNECT_MS, REDIS_COMMAND_MS, err, sizeof(err));
+        j->rc = redis_url_connect(&j->redis, REDIS_CONNECT_MS, REDIS_COMMAND_MS, err, sizeof(err));
         if (!j->rc)
             j->next_connect_us = mono_us() + REDIS_RETRY_US;
         else if (jobstream_create_group(j->rc, &j->names, err, sizeof(err)) != 0)
@@ -130,7 +130,7 @@ static void *relay_main(void *arg)
             redisFree(rc);
             rc = NULL;
         }
-        if (!rc && !(rc = jobstream_connect(&j->redis, REDIS_CONNECT_MS, REDIS_COMMAND_MS, err,
+        if (!rc && !(rc = redis_url_connect(&j->redis, REDIS_CONNECT_MS, REDIS_COMMAND_MS, err,
                                             sizeof(err))))
             continue;
         int moved = 0;
@@ -185,6 +185,7 @@ static struct jobs *queue_open(const struct config *cfg, char *err, size_t errle
     j->relay_started = true;
     return j;
 fail:
+    redis_url_free(&j->redis);
     free(j->database_url);
     free(j);
     return NULL;
@@ -282,6 +283,7 @@ static void queue_close(struct jobs *j)
     pthread_mutex_destroy(&j->mu);
     pthread_mutex_destroy(&j->relay_mu);
     pthread_cond_destroy(&j->relay_cv);
+    redis_url_free(&j->redis);
     free(j->database_url);
     free(j);
 }

@@ -1,4 +1,4 @@
-/* jobstream.c - the Redis Stream of report jobs: names, connection, XADD, outbox relay,
+/* jobstream.c - the Redis Stream of report jobs: names, XADD, outbox relay,
  * metrics. */
 #include "apibench/jobstream.h"
 
@@ -56,39 +56,6 @@ static int command_ok(redisContext *rc, char *err, size_t errlen, const char *wh
     }
     freeReplyObject(reply);
     return rc_;
-}
-
-redisContext *jobstream_connect(const struct redis_url *u, int connect_ms, int command_ms,
-                                char *err, size_t errlen)
-{
-    struct timeval tv = {connect_ms / 1000, (connect_ms % 1000) * 1000};
-    redisContext *rc = connect_ms > 0 ? redisConnectWithTimeout(u->host, u->port, tv)
-                                      : redisConnect(u->host, u->port);
-    if (!rc) {
-        snprintf(err, errlen, "cannot connect to redis at %s:%d: out of memory", u->host,
-                 u->port);
-        return NULL;
-    }
-    if (rc->err) {
-        snprintf(err, errlen, "cannot connect to redis at %s:%d: %s", u->host, u->port,
-                 rc->errstr);
-        redisFree(rc);
-        return NULL;
-    }
-    if (command_ms > 0) {
-        struct timeval ct = {command_ms / 1000, (command_ms % 1000) * 1000};
-        redisSetTimeout(rc, ct);
-    }
-    if (u->password[0] &&
-        command_ok(rc, err, errlen, "authenticate to redis", redisCommand(rc, "AUTH %s", u->password)) != 0)
-        goto fail;
-    if (u->db != 0 &&
-        command_ok(rc, err, errlen, "select redis database", redisCommand(rc, "SELECT %d", u->db)) != 0)
-        goto fail;
-    return rc;
-fail:
-    redisFree(rc);
-    return NULL;
 }
 
 int jobstream_create_group(redisContext *rc, const struct jobstream_names *n, char *err,

@@ -674,7 +674,7 @@ static enum worker_event step_connect(struct worker *w)
 {
     char err[400];
     if (!w->rc) {
-        w->rc = jobstream_connect(&w->redis, 2000, w->cfg->block_ms + 5000, err, sizeof(err));
+        w->rc = redis_url_connect(&w->redis, 2000, w->cfg->block_ms + 5000, err, sizeof(err));
         if (!w->rc) {
             logf_(w, "%s", err);
             return WE_ERROR;
@@ -703,10 +703,11 @@ static void disconnect(struct worker *w)
 int worker_run(const struct worker_config *cfg, volatile sig_atomic_t *stop)
 {
     struct worker w = {.cfg = cfg, .stop = stop, .outbox_left = -1};
-    char err[300];
+    char err[300] = "";
     if (redis_url_parse(cfg->redis_url, &w.redis, err, sizeof(err)) != 0 ||
         jobstream_names_init(&w.names, cfg->stream, cfg->group) != 0) {
         fprintf(stderr, "apibench-worker: %s\n", err[0] ? err : "stream name too long");
+        redis_url_free(&w.redis);
         return 2;
     }
     if (cfg->consumer) {
@@ -718,6 +719,7 @@ int worker_run(const struct worker_config *cfg, volatile sig_atomic_t *stop)
     }
     if (mail_global_init() != 0) {
         fprintf(stderr, "apibench-worker: cannot initialise libcurl\n");
+        redis_url_free(&w.redis);
         return 1;
     }
 
@@ -778,6 +780,7 @@ int worker_run(const struct worker_config *cfg, volatile sig_atomic_t *stop)
     }
     logf_(&w, "stopped");
     disconnect(&w);
+    redis_url_free(&w.redis);
     return 0;
 }
 

@@ -1,5 +1,5 @@
 /* jobstream.h - the Redis Stream that carries 06-async's report jobs, shared by the server
- * (jobs_queue) and apibench-worker: key names, connecting, XADD, the outbox relay and the
+ * (jobs_queue) and apibench-worker: key names, XADD, the outbox relay and the
  * queue's Prometheus lines.
  *
  * Keys, from a prefix (APIBENCH_STREAM or --stream; default "apibench:jobs"):
@@ -34,13 +34,6 @@ struct jobstream_names {
 /* Fills n from prefix and group (NULL or "" for the defaults). Returns 0, or -1 when a name
  * is too long. */
 int jobstream_names_init(struct jobstream_names *n, const char *prefix, const char *group);
-
-/* A parsed redis://[:password@]host[:port][/db] URL. */
-/* Connects (connect timeout connect_ms, command timeout command_ms; 0 = none), AUTHs and
- * SELECTs as the URL says. Returns a context the caller frees with redisFree, or NULL with
- * err. */
-redisContext *jobstream_connect(const struct redis_url *u, int connect_ms, int command_ms,
-                                char *err, size_t errlen);
 
 /* Creates the consumer group at id 0 with MKSTREAM (so that jobs added before any worker
  * started are delivered); an existing group is fine. Returns 0 or -1 with err. */

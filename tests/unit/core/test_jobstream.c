@@ -1,4 +1,4 @@
-/* test_jobstream.c - Redis URL parsing, key names and stream id timestamps. */
+/* test_jobstream.c - key names and stream id timestamps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,28 +8,6 @@
 #include <cmocka.h>
 
 #include "apibench/jobstream.h"
-
-static void test_redis_url(void **state)
-{
-    (void)state;
-    struct redis_url u;
-    char err[200];
-    assert_int_equal(redis_url_parse("redis://127.0.0.1:56379/0", &u, err, sizeof(err)), 0);
-    assert_string_equal(u.host, "127.0.0.1");
-    assert_int_equal(u.port, 56379);
-    assert_int_equal(u.db, 0);
-    assert_string_equal(u.password, "");
-    assert_int_equal(redis_url_parse("redis://:s3cret@cache:7000/3", &u, err, sizeof(err)), 0);
-    assert_string_equal(u.host, "cache");
-    assert_int_equal(u.port, 7000);
-    assert_int_equal(u.db, 3);
-    assert_string_equal(u.password, "s3cret");
-    assert_int_equal(redis_url_parse("redis://localhost", &u, err, sizeof(err)), 0);
-    assert_int_equal(u.port, 6379);
-    assert_int_equal(redis_url_parse("http://localhost", &u, err, sizeof(err)), -1);
-    assert_int_equal(redis_url_parse("redis://h:99999", &u, err, sizeof(err)), -1);
-    assert_int_equal(redis_url_parse("redis://h:1/x", &u, err, sizeof(err)), -1);
-}
 
 static void test_names(void **state)
 {
@@ -60,7 +38,6 @@ static void test_id_ms(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_redis_url),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_id_ms),
     };
