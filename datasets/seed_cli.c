@@ -43,6 +43,7 @@ static const char freshen_usage[] =
 
 static const char keys_usage[] =
     "usage: apibench keys [--seed N]\n"
+    "       apibench keys --revoke USER [...]  (apibench keys --revoke --help says more)\n"
     "\n"
     "Prints 'user_id email key' for each seeded user (the keys follow from the seed;\n"
     "default 1).\n";
@@ -190,6 +191,9 @@ int freshen_main(int argc, char **argv)
 int keys_main(int argc, char **argv)
 {
     struct cli cli;
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--revoke", 8) == 0)
+            return keys_revoke_main(argc, argv);
     int rc = parse("keys", OPT_SEED, argc, argv, &cli);
     if (rc != 0)
         return rc;

@@ -7,6 +7,7 @@
 int seed_main(int argc, char **argv);     /* datasets/: load synthetic data */
 int freshen_main(int argc, char **argv);  /* datasets/: move timestamps up to now */
 int keys_main(int argc, char **argv);     /* datasets/: print the seeded users' API keys */
+int keys_revoke_main(int argc, char **argv); /* datasets/: revoke a user's keys */
 int run_main(int argc, char **argv);      /* harness/: measured load */
 int verify_main(int argc, char **argv);   /* harness/: check builds before load */
 int capacity_main(int argc, char **argv); /* harness/: capacity search, or --check a run */

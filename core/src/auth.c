@@ -10,10 +10,23 @@
 #include <string.h>
 
 #include "apibench/build.h"
+#include "apibench/cache.h"
+#include "apibench/db.h"
 #include "apibench/render.h"
 #include "apibench/server.h"
 
 #define AUTH_NS "auth"
+
+/* Revokes the live keys of the user named by id ($1) or e-mail ($2; the other is NULL);
+ * returns the user's id (NULL when there is none) and how many keys it revoked. */
+static const struct stmt revoke_keys = {
+    .id = 34,
+    .name = "revoke_keys",
+    .sql = "WITH u AS (SELECT id FROM users WHERE id = $1::int OR email = $2), "
+           "r AS (UPDATE api_keys k SET revoked_at = now() FROM u "
+           "WHERE k.user_id = u.id AND k.revoked_at IS NULL RETURNING k.id) "
+           "SELECT (SELECT id FROM u), (SELECT count(*) FROM r)",
+    .nparams = 2};
 
 int auth_hash_key(const char *key, unsigned char out[32])
 {
@@ -174,4 +187,35 @@ int auth_caller(struct reqctx *ctx, const char *key, struct caller *who, struct 
     b->cache->put(ctx->srv->cache, AUTH_NS, hexkey + 2, body, n, CACHE_STATIC);
     free(body);
     return 0;
+}
+
+int auth_revoke_keys(struct dbconn *c, const char *user, int *user_id, char *err, size_t errlen)
+{
+    if (!user || !*user) {
+        snprintf(err, errlen, "no user given");
+        return -1;
+    }
+    /* digits name a user id (up to 9 of them, so that it fits an int), anything else an
+     * e-mail address */
+    bool by_id = strspn(user, "0123456789") == strlen(user) && strlen(user) < 10;
+    const char *params[] = {by_id ? user : NULL, by_id ? NULL : user};
+    PGresult *r = db_query(c, &revoke_keys, params);
+    int rc = -1;
+    if (!db_ok(r)) {
+        snprintf(err, errlen, "cannot revoke the keys of user '%s': %s", user,
+                 PQerrorMessage(c->pg));
+        err[strcspn(err, "\n")] = '\0';
+    } else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
+        snprintf(err, errlen, "no user '%s' (give a user id or an e-mail address)", user);
+    } else {
+        *user_id = atoi(PQgetvalue(r, 0, 0));
+        rc = atoi(PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    return rc;
+}
+
+void auth_forget_cached(const struct cache_ops *ops, struct cache *c)
+{
+    ops->invalidate(c, AUTH_NS);
 }

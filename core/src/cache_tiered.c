@@ -580,6 +580,11 @@ static void tiered_close(struct cache *c)
     free(c);
 }
 
+uint64_t cache_tiered_write_errors(const struct cache *c)
+{
+    return atomic_load(&c->write_errors);
+}
+
 const struct cache_ops cache_tiered = {
     .name = "tiered",
     .open = tiered_open,

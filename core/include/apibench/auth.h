@@ -1,6 +1,6 @@
-/* auth.h - API keys: hashing, constant-time comparison, and resolving the X-API-Key
- * header of a request into a caller (through the response cache's "auth" namespace, so
- * that a cached build authenticates a repeat caller without a query). */
+/* auth.h - API keys: hashing, constant-time comparison, resolving the X-API-Key header of
+ * a request into a caller (through the response cache's "auth" namespace, so that a cached
+ * build authenticates a repeat caller without a query), and revoking a user's keys. */
 #ifndef APIBENCH_AUTH_H
 #define APIBENCH_AUTH_H
 
@@ -9,6 +9,10 @@
 #include <stddef.h>
 
 #include "request.h"
+
+struct cache;
+struct cache_ops;
+struct dbconn;
 
 #define AUTH_MAX_KEY_LEN 256
 
@@ -37,5 +41,16 @@ int auth_caller(struct reqctx *ctx, const char *key, struct caller *who, struct 
 
 /* True if site_id is one of who's sites. */
 bool auth_may_see_site(const struct caller *who, int site_id);
+
+/* Marks every live API key of user (a user id, or an e-mail address) revoked, in one
+ * parameterised UPDATE. Sets *user_id and returns how many keys it revoked (0 when all
+ * were revoked already), or -1 with a one-line message in err (no such user, or the
+ * database's error). Servers then answer 401 "api key revoked", once their caches have
+ * forgotten the caller (auth_forget_cached). */
+int auth_revoke_keys(struct dbconn *c, const char *user, int *user_id, char *err, size_t errlen);
+
+/* Drops every cached caller, here and on every instance sharing the cache: the "auth"
+ * namespace, through the cache's own invalidation (Redis DEL + PUBLISH for cache_tiered). */
+void auth_forget_cached(const struct cache_ops *ops, struct cache *c);
 
 #endif

@@ -8,6 +8,7 @@
 #define APIBENCH_CACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct config;
 struct cache;
@@ -34,5 +35,9 @@ struct cache_ops {
 
 extern const struct cache_ops cache_none;   /* 01, 02: every get misses, put does nothing */
 extern const struct cache_ops cache_tiered; /* 03 on: L1 in-process TTL map + L2 Redis */
+
+/* A cache_tiered cache's puts and invalidations that could not reach Redis so far (what
+ * apibench keys --revoke checks after invalidating). */
+uint64_t cache_tiered_write_errors(const struct cache *c);
 
 #endif

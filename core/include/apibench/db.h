@@ -17,7 +17,7 @@
 /* Statement ids 40..63 belong to reports and jobs: 40-45 report.c, 46-50 rollup.c,
  * 51-53 jobs_inline.c, 54-57 jobstream.c, 58 jobs_queue.c, 59-63 worker.c. */
 /* stmt id ranges, so that modules never share a slot: 0-15 queries_naive,
- * 16-31 queries_optimised, 32-39 the server's own (index check, job status),
+ * 16-31 queries_optimised, 32-39 the server's own (index check, job status, key revocation),
  * 40-63 reports, mail and jobs. */
 
 struct stmt {
