@@ -94,11 +94,21 @@ int keys_revoke_main(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
-        case 'r': user = optarg; break;
-        case 'd': cfg.database_url = optarg; break;
-        case 'R': cfg.redis_url = optarg; break;
-        case 'n': no_cache = true; break;
-        default: fputs(revoke_usage, stderr); return 2;
+        case 'r':
+            user = optarg;
+            break;
+        case 'd':
+            cfg.database_url = optarg;
+            break;
+        case 'R':
+            cfg.redis_url = optarg;
+            break;
+        case 'n':
+            no_cache = true;
+            break;
+        default:
+            fputs(revoke_usage, stderr);
+            return 2;
         }
     }
     if (!user || !*user || optind != argc) {

@@ -93,6 +93,9 @@ int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t er
         return bad_url(url, err, errlen, "expected " SYNTAX);
     if (strchr("/?#", scheme_end[3])) /* curl reads "redis:///0" as host 0.0.0.0 */
         return bad_url(url, err, errlen, "no host");
+    if (strchr(scheme_end, '@') != strrchr(scheme_end, '@'))
+        return bad_url(url, err, errlen,
+                       "more than one '@' (write '@' in a user or password as %40)");
 
     CURLU *u = curl_url();
     if (!u)
@@ -103,8 +106,8 @@ int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t er
     CURLUcode cc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
     if (cc != CURLUE_OK) {
         char why[160];
-        bool login = cc == CURLUE_BAD_LOGIN || cc == CURLUE_BAD_USER ||
-                     cc == CURLUE_BAD_PASSWORD || cc == CURLUE_BAD_HOSTNAME;
+        bool login = cc == CURLUE_BAD_LOGIN || cc == CURLUE_BAD_USER || cc == CURLUE_BAD_PASSWORD ||
+                     cc == CURLUE_BAD_HOSTNAME;
         snprintf(why, sizeof why, "%s%s", curl_url_strerror(cc),
                  login ? " (write '@', ':' and '/' in a user or password as %40, %3A, %2F)" : "");
         why[0] = (char)tolower((unsigned char)why[0]); /* curl's "Bad port" -> "bad port" */
