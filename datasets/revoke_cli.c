@@ -116,6 +116,15 @@ int keys_revoke_main(int argc, char **argv)
         return 2;
     }
 
+    if (!no_cache) { /* a Redis URL that cannot work is refused before anything is revoked */
+        struct redis_url parsed;
+        if (redis_url_parse(cfg.redis_url, &parsed, err, sizeof err) != 0) {
+            fprintf(stderr, "apibench keys: %s\n", err);
+            return 2;
+        }
+        redis_url_free(&parsed);
+    }
+
     struct dbconn *c = db_connect(cfg.database_url, "apibench-keys", err, sizeof err);
     if (!c) {
         fprintf(stderr, "apibench keys: %s\n", err);
