@@ -285,7 +285,8 @@ static int reset(void **state)
     return 0;
 }
 
-/* Connects to url and returns the context (freed here) or NULL, with err. */
+/* Connects to url (expecting host and port) and frees the context; true when connected,
+ * false with err. */
 static bool connect_to(const char *url, const char *host, int port, char *err, size_t errlen)
 {
     struct redis_url u;
