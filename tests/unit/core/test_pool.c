@@ -229,23 +229,27 @@ static void *queued_client_main(void *arg)
     return NULL;
 }
 
+/* Closes the gate and starts q[0] then q[1], each once the one before is waiting. */
+static void queue_two_clients(struct pool *p, struct queued_client *q, pthread_t *t)
+{
+    atomic_store(&nhandovers, 0);
+    atomic_store(&gate_open, false);
+    memset(handover_order, 0, sizeof handover_order);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, queued_client_main, &q[i]), 0);
+        await_waiting(p, i + 1);
+    }
+}
+
 static void test_waiters_served_in_arrival_order(void **state)
 {
     (void)state;
     struct fakedb db = {0};
     struct pool *p = open_pool(&db, 1, 0, 30000, 60000, false);
     struct dbconn *c = acquire_ok(p);
-    atomic_store(&nhandovers, 0);
-    atomic_store(&gate_open, false);
-    memset(handover_order, 0, sizeof handover_order);
-
-    /* A and B queue up, in that order, behind the one connection */
     struct queued_client q[3] = {{p, 'A', 0}, {p, 'B', 0}, {p, 'N', 0}};
     pthread_t t[3];
-    assert_int_equal(pthread_create(&t[0], NULL, queued_client_main, &q[0]), 0);
-    await_waiting(p, 1);
-    assert_int_equal(pthread_create(&t[1], NULL, queued_client_main, &q[1]), 0);
-    await_waiting(p, 2);
+    queue_two_clients(p, q, t); /* A, then B, behind the one connection */
 
     /* The release hands the connection to A at once: it is not idle for a moment, so an
      * acquire arriving now cannot take it ahead of A (the old pool made it idle and
@@ -275,14 +279,9 @@ static void test_freed_slot_goes_to_oldest_waiter(void **state)
     struct fakedb db = {0};
     struct pool *p = open_pool(&db, 1, 0, 30000, 60000, false);
     struct dbconn *c = acquire_ok(p);
-    atomic_store(&nhandovers, 0);
-    atomic_store(&gate_open, false);
     struct queued_client q[2] = {{p, 'A', 0}, {p, 'B', 0}};
     pthread_t t[2];
-    assert_int_equal(pthread_create(&t[0], NULL, queued_client_main, &q[0]), 0);
-    await_waiting(p, 1);
-    assert_int_equal(pthread_create(&t[1], NULL, queued_client_main, &q[1]), 0);
-    await_waiting(p, 2);
+    queue_two_clients(p, q, t);
     c->broken = true;
     pool_release(p, c); /* closed; its slot is A's */
     struct pool_stats st;
