@@ -5,15 +5,17 @@
   restart_load.py summary --log FILE --down-ms T --back-ms T [--acked-csv FILE]
 
 `run` starts --ingesters client threads, each POSTing one reading at a time (a unique
-timestamp and temperature per request) to the targets in turn, and --readers threads
-GETting a device's readings with a varying limit (so that a cache cannot answer for the
-database). Every answer is logged, one JSON line each, with its send and receive time in
-wall-clock milliseconds, until the stop file appears (or --max-s passes).
+timestamp and temperature per request) to the targets in turn, --readers threads GETting a
+device's readings with a limit cycling over 1..--read-limits (many keys: the database
+answers; few: a cache does), and --reporters threads POSTing device reports. Every answer
+is logged, one JSON line each, with its send and receive time in wall-clock milliseconds,
+until the stop file appears (or --max-s passes).
 
 `summary` prints what the log shows as "name value" lines: requests and rates per phase
 (before the outage, during it, after it), answers by status, error answers that are not a
 503 JSON error with Retry-After, the recovery time of each target after PostgreSQL was
-back, and writes every acknowledged (201) reading to --acked-csv for the row-by-row check.
+back, and writes every acknowledged (201) reading to --acked-csv for the row-by-row check
+and the job id of every accepted (202) report to --accepted-jobs.
 """
 import argparse
 import http.client
@@ -87,10 +89,15 @@ class Client(threading.Thread):
                     "timestamp": rec["timestamp"], "temperature": rec["temperature"],
                     "humidity": HUMIDITY, "battery": BATTERY, "rssi": RSSI}]})
                 method, path = "POST", "/api/devices/%d/readings" % device
+            elif self.kind == "report":
+                body = json.dumps({"kind": "device", "id": device, "hours": 24,
+                                   "email": "faults@example.com"})
+                method, path = "POST", "/api/reports"
             else:
                 body = None
                 method = "GET"
-                path = "/api/devices/%d/readings?hours=168&limit=%d" % (device, 1 + seq % 390)
+                path = "/api/devices/%d/readings?hours=168&limit=%d" % (
+                    device, 1 + seq % a.read_limits)
             rec["t0"] = now_ms()
             status, retry, ctype, data = self.request(target, method, path, body)
             rec.update(t1=now_ms(), status=status, retry_after=retry, content_type=ctype,
@@ -106,6 +113,7 @@ def cmd_run(a):
     with open(a.log, "w", buffering=1) as out:
         clients = [Client("ingest", i, a, out, lock) for i in range(a.ingesters)]
         clients += [Client("read", i, a, out, lock) for i in range(a.readers)]
+        clients += [Client("report", i, a, out, lock) for i in range(a.reporters)]
         for c in clients:
             c.start()
         for c in clients:
@@ -143,7 +151,7 @@ def cmd_summary(a):
     phases = {"before": (0, a.down_ms), "outage": (a.down_ms, a.back_ms),
               "after": (a.back_ms, 1 << 62)}
     facts = []
-    for kind in ("ingest", "read"):
+    for kind in ("ingest", "read", "report"):
         mine = [r for r in recs if r["kind"] == kind]
         if not mine:
             continue
@@ -153,6 +161,9 @@ def cmd_summary(a):
             rate = len(inph) * 1000.0 / span if span else 0.0
             facts.append(("%s_%s_requests" % (kind, phase), len(inph)))
             facts.append(("%s_%s_rate" % (kind, phase), "%.1f" % rate))
+        facts.append(("%s_requests" % kind, len(mine)))
+        facts.append(("%s_failed" % kind,
+                      sum(1 for r in mine if r["status"] >= 300 or r["status"] == 0)))
         by_status = {}
         for r in mine:
             by_status[r["status"]] = by_status.get(r["status"], 0) + 1
@@ -168,6 +179,11 @@ def cmd_summary(a):
         for name in sorted({r["target"] for r in mine}):
             rec = recovery_ms([r for r in mine if r["target"] == name], a.back_ms)
             facts.append(("%s_recovery_ms_%s" % (kind, name), "never" if rec is None else rec))
+    if a.accepted_jobs:
+        with open(a.accepted_jobs, "w") as out:
+            for r in recs:
+                if r["kind"] == "report" and r["status"] == 202:
+                    out.write("%d\n" % json.loads(r["body"])["job"]["id"])
     if a.acked_csv:
         acked = bad_bodies = 0
         with open(a.acked_csv, "w") as csv:
@@ -198,6 +214,9 @@ def main():
     r.add_argument("--devices", required=True, help="comma-separated device ids")
     r.add_argument("--ingesters", type=int, default=4)
     r.add_argument("--readers", type=int, default=1)
+    r.add_argument("--read-limits", type=int, default=390,
+                   help="readers cycle limit=1..N: few keys make a cache hit often")
+    r.add_argument("--reporters", type=int, default=0, help="clients POSTing device reports")
     r.add_argument("--pause-ms", type=int, default=40)
     r.add_argument("--log", required=True)
     r.add_argument("--stop-file", required=True)
@@ -207,6 +226,7 @@ def main():
     s.add_argument("--down-ms", type=int, required=True)
     s.add_argument("--back-ms", type=int, required=True)
     s.add_argument("--acked-csv")
+    s.add_argument("--accepted-jobs", help="write the job id of every 202 report here")
     a = p.parse_args()
     return cmd_run(a) if a.cmd == "run" else cmd_summary(a)
 
