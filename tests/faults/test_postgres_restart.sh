@@ -15,7 +15,7 @@
 # Prints the load held in each phase, the answers by status, and each build's recovery time.
 # Ports: services 55510-55512, servers 18510-18515.
 . "$(dirname "$0")/../integration/lib.sh"
-. "$(dirname "$0")/private_services.sh"
+. "$(dirname "$0")/restart_common.sh"
 
 OUTAGE_S=3
 STEADY_S=4 # load before the outage, and at least this long after PostgreSQL is back
@@ -32,29 +32,13 @@ seeded_db apibench_t_pgrestart 1
 KEY=$("$BUILD_DIR/apibench" keys --seed 1 | awk '$1 == 1 { print $3 }')
 [ -n "$KEY" ] || fail "no API key for user 1"
 sql() { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 "$T_DATABASE_URL" -c "$1"; }
-DEVICES=$(sql "SELECT string_agg(id::text, ',') FROM (SELECT d.id FROM devices d
-    JOIN user_sites u ON u.site_id = d.site_id AND u.user_id = 1 ORDER BY d.id LIMIT 8) s")
+DEVICES=$(user1_devices 8)
 [ -n "$DEVICES" ] || fail "user 1 has no devices"
 
-targets=()
-declare -A PID_OF PORT_OF
-port=18510
-for b in "${BUILDS[@]}"; do
-    PORT_OF[$b]=$port
-    bin=$(require_bin "apibench-$b")
-    "$bin" --port "$port" --database-url "$T_APP_DATABASE_URL" --redis-url "$REDIS_URL" \
-        --smtp-url "$SMTP_URL" --threads 4 --quiet >"$TMP/$b.log" 2>&1 &
-    PID_OF[$b]=$!
-    track_pid $!
-    targets+=(--target "$b=http://127.0.0.1:$port")
-    port=$((port + 1))
-done
-for b in "${BUILDS[@]}"; do
-    wait_http "http://127.0.0.1:${PORT_OF[$b]}/healthz" 30 || { cat "$TMP/$b.log" >&2; fail "$b did not start"; }
-done
+start_builds 18510 "$T_APP_DATABASE_URL" "${BUILDS[@]}"
 
 note "load: 4 ingest clients and 1 reader over the six builds"
-python3 "$SOURCE_DIR/tests/faults/restart_load.py" run "${targets[@]}" --key "$KEY" \
+python3 "$SOURCE_DIR/tests/faults/restart_load.py" run "${TARGETS[@]}" --key "$KEY" \
     --devices "$DEVICES" --ingesters 4 --readers 1 --log "$TMP/load.jsonl" \
     --stop-file "$TMP/stop" --max-s 120 2>"$TMP/load.err" &
 LOAD_PID=$!
@@ -75,7 +59,6 @@ wait "$LOAD_PID" || { cat "$TMP/load.err" >&2; fail "the load client failed"; }
 python3 "$SOURCE_DIR/tests/faults/restart_load.py" summary --log "$TMP/load.jsonl" \
     --down-ms "$down_ms" --back-ms "$back_ms" --acked-csv "$TMP/acked.csv" >"$TMP/facts" ||
     fail "summary failed"
-fact() { awk -v k="$1" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "$TMP/facts"; }
 
 # A second restart while the builds are idle: their pools hold connections to the old
 # server. A burst right after PostgreSQL is back must not be handed a dead one: every
@@ -114,8 +97,7 @@ for kind in ingest read; do
     note "$kind load held: before $(fact ${kind}_before_rate) req/s ($(fact ${kind}_before_requests))," \
         "outage $(fact ${kind}_outage_rate) req/s ($(fact ${kind}_outage_requests))," \
         "after $(fact ${kind}_after_rate) req/s ($(fact ${kind}_after_requests))"
-    note "$kind answers by status: $(awk -v p="${kind}_status_" 'index($1, p) == 1 {
-        printf "%s%s=%s", sep, substr($1, length(p) + 1), $2; sep = " " }' "$TMP/facts")"
+    note "$kind answers by status: $(statuses "$kind")"
     note "$kind recovery after postgres was back (ms): $(for b in "${BUILDS[@]}"; do
         printf '%s=%s ' "$b" "$(fact "${kind}_recovery_ms_$b")"; done)"
 done

@@ -17,7 +17,7 @@
 # jobs accepted, completed and duplicated. Ports: services 55520-55522, servers 18520-18523.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/async_common.sh"
-. "$(dirname "$0")/private_services.sh"
+. "$(dirname "$0")/restart_common.sh"
 
 OUTAGE_S=3
 STEADY_S=4
@@ -29,25 +29,9 @@ TMP=$ASYNC_TMP
 private_services 55520 55521 55522
 async_setup apibench_t_redisrestart
 SINK_LOG=$SMTP_SINK_LOG
-DEVICES=$(sql "SELECT string_agg(id::text, ',') FROM (SELECT d.id FROM devices d
-    JOIN user_sites u ON u.site_id = d.site_id AND u.user_id = 1 ORDER BY d.id LIMIT 4) s")
+DEVICES=$(user1_devices 4)
 
-targets=()
-declare -A PID_OF PORT_OF
-port=18520
-for b in "${BUILDS[@]}"; do
-    PORT_OF[$b]=$port
-    "$(require_bin "apibench-$b")" --port "$port" --database-url "$APP_URL" \
-        --redis-url "$REDIS_URL" --smtp-url "$SMTP_URL" --threads 4 --l1-ttl-ms "$L1_TTL_MS" \
-        --quiet >"$TMP/$b.log" 2>&1 &
-    PID_OF[$b]=$!
-    track_pid $!
-    targets+=(--target "$b=http://127.0.0.1:$port")
-    port=$((port + 1))
-done
-for b in "${BUILDS[@]}"; do
-    wait_http "http://127.0.0.1:${PORT_OF[$b]}/healthz" 30 || { cat "$TMP/$b.log" >&2; fail "$b did not start"; }
-done
+start_builds 18520 "$APP_URL" "${BUILDS[@]}" -- --l1-ttl-ms "$L1_TTL_MS"
 start_worker "$SMTP_URL" --claim-idle-ms 2000
 
 # cache_counters BUILD - "l1_hit l1_miss l2_hit l2_miss l2_error" from BUILD's /metrics.
@@ -68,7 +52,7 @@ window() {
 
 LOAD="$SOURCE_DIR/tests/faults/restart_load.py"
 note "load: 3 readers over ${BUILDS[*]} (few keys), 1 reporter on 06-async"
-python3 "$LOAD" run "${targets[@]}" --key "$KEY" --devices "$DEVICES" --ingesters 0 \
+python3 "$LOAD" run "${TARGETS[@]}" --key "$KEY" --devices "$DEVICES" --ingesters 0 \
     --readers 3 --read-limits 3 --log "$TMP/reads.jsonl" --stop-file "$TMP/stop" --max-s 120 \
     2>"$TMP/reads.err" &
 READS_PID=$!
@@ -101,9 +85,6 @@ python3 "$LOAD" summary --log "$TMP/reads.jsonl" --down-ms "$down_ms" --back-ms 
     >"$TMP/facts" || fail "summary failed"
 python3 "$LOAD" summary --log "$TMP/reports.jsonl" --down-ms "$down_ms" --back-ms "$back_ms" \
     --accepted-jobs "$TMP/accepted" >>"$TMP/facts" || fail "summary failed"
-fact() { awk -v k="$1" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "$TMP/facts"; }
-statuses() { awk -v p="$1_status_" 'index($1, p) == 1 {
-    printf "%s%s=%s", sep, substr($1, length(p) + 1), $2; sep = " " }' "$TMP/facts"; }
 
 for kind in read report; do
     note "$kind load held: before $(fact ${kind}_before_rate) req/s, outage $(fact ${kind}_outage_rate)" \
@@ -114,7 +95,7 @@ for b in "${BUILDS[@]}"; do
     read -r hr_outage err_outage n_outage <<<"$(window down back "$b")"
     read -r hr_after err_after n_after <<<"$(window settled end "$b")"
     note "$b: hit rate before $hr_before ($n_before lookups), during the outage $hr_outage" \
-        "($err_outage L2 errors), after $hr_after ($err_after L2 errors, $n_after lookups)"
+        "($err_outage L2 errors, $n_outage lookups), after $hr_after ($err_after L2 errors, $n_after lookups)"
     check '[ "$err_outage" -gt 0 ]' "$b counted Redis errors during the outage"
     check '[ "$err_after" -eq 0 ]' "$b has no Redis errors ${SETTLE_S}s after Redis is back ($err_after)"
     check 'awk -v a="$hr_after" -v b="$hr_before" "BEGIN { exit !(a >= 0.8 * b && b > 0) }"' \
@@ -127,21 +108,10 @@ check '[ "$(fact report_outage_requests)" -gt 0 ]' "reports were posted during t
 check '[ "$(fact report_failed)" -eq 0 ]' "every report was accepted (202): $(statuses report)"
 
 # Every accepted job completes: the worker relays the outbox and works the stream off.
-accepted=$(wc -l <"$TMP/accepted")
-check '[ "$accepted" -gt 0 ]' "report jobs were accepted"
-ids=$(paste -sd, "$TMP/accepted")
-for ((i = 0; i < 600; i++)); do
-    done_=$(sql "SELECT count(*) FROM reports WHERE id IN ($ids) AND status = 'done'")
-    [ "$done_" -eq "$accepted" ] && break
-    sleep 0.2
-done
-mailed=0
-for id in $(cat "$TMP/accepted"); do
-    [ "$(sink_jobs --job-id "$id" | sed -n 's/^messages=\([0-9]*\).*/\1/p')" -ge 1 ] && mailed=$((mailed + 1))
-done
-counts=$(sink_jobs)
-note "jobs: accepted $accepted, completed $done_, e-mailed $mailed; sink: $counts;" \
+count_jobs "$TMP/accepted" 120
+note "jobs: accepted $JOBS_ACCEPTED, completed $JOBS_DONE, e-mailed $JOBS_MAILED; sink: $(sink_jobs);" \
     "worker stats: completed=$(stat completed) relayed=$(stat relayed) duplicate_skipped=$(stat duplicate_skipped)"
-check '[ "$done_" -eq "$accepted" ]' "every accepted job completed ($done_ of $accepted)"
-check '[ "$mailed" -eq "$accepted" ]' "every accepted job was e-mailed ($mailed of $accepted)"
+check '[ "$JOBS_ACCEPTED" -gt 0 ]' "report jobs were accepted"
+check '[ "$JOBS_DONE" -eq "$JOBS_ACCEPTED" ]' "every accepted job completed ($JOBS_DONE of $JOBS_ACCEPTED)"
+check '[ "$JOBS_MAILED" -eq "$JOBS_ACCEPTED" ]' "every accepted job was e-mailed ($JOBS_MAILED of $JOBS_ACCEPTED)"
 note "ok"

@@ -14,7 +14,7 @@
 # Ports: services 55530-55532, sink 55533, server 18530.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/async_common.sh"
-. "$(dirname "$0")/private_services.sh"
+. "$(dirname "$0")/restart_common.sh"
 
 KILLS=5
 SINK_DELAY_MS=100
@@ -61,36 +61,26 @@ wait "$LOAD_PID" || { cat "$TMP/reports.err" >&2; fail "the report load failed";
 
 python3 "$LOAD" summary --log "$TMP/reports.jsonl" --down-ms "$stop_ms" --back-ms "$stop_ms" \
     --accepted-jobs "$TMP/accepted" >"$TMP/facts" || fail "summary failed"
-fact() { awk -v k="$1" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "$TMP/facts"; }
-accepted=$(wc -l <"$TMP/accepted")
 note "load held: $(fact report_before_rate) req/s for $(((stop_ms - start_ms) / 1000)) s," \
-    "$(fact report_requests) reports posted, $accepted accepted, $(fact report_failed) refused"
+    "$(fact report_requests) reports posted, $(fact report_status_202) accepted, $(fact report_failed) refused"
 check '[ "$kills" -eq $KILLS ]' "the worker was killed $KILLS times"
 check '[ "$(fact report_failed)" -eq 0 ]' "every report was accepted (202)"
 
+count_jobs "$TMP/accepted" 180 # the last worker works off the rest
 ids=$(paste -sd, "$TMP/accepted")
-for ((i = 0; i < 900; i++)); do # the last worker works off the rest (bounded: 180 s)
-    completed=$(sql "SELECT count(*) FROM reports WHERE id IN ($ids) AND status = 'done'")
-    [ "$completed" -eq "$accepted" ] && break
-    sleep 0.2
-done
-mailed=0
-for id in $(cat "$TMP/accepted"); do
-    [ "$(sink_jobs --job-id "$id" | sed -n 's/^messages=\([0-9]*\).*/\1/p')" -ge 1 ] && mailed=$((mailed + 1))
-done
 counts=$(sink_jobs)
 extra_mails=$(sed -n 's/.*duplicate_messages=\([0-9]*\).*/\1/p' <<<"$counts")
 redelivered=$(sql "SELECT count(*) FROM reports WHERE id IN ($ids) AND attempts > 1")
 multi_mailed=$(sql "SELECT count(*) FROM reports WHERE id IN ($ids) AND mails_sent > 1")
 pending=$(rcli XPENDING "$STREAM" apibench-workers | head -1)
-note "jobs: accepted $accepted, completed $completed, e-mailed $mailed; kills $kills ($killed_mid_job mid-job)"
+note "jobs: accepted $JOBS_ACCEPTED, completed $JOBS_DONE, e-mailed $JOBS_MAILED; kills $kills ($killed_mid_job mid-job)"
 note "duplicates: $extra_mails extra e-mails at the sink, $redelivered jobs handled more than once," \
     "$multi_mailed recorded with mails_sent > 1; worker stats: completed=$(stat completed)" \
     "reclaimed=$(stat reclaimed) duplicate_skipped=$(stat duplicate_skipped); pending in the stream: ${pending:-0}"
-check '[ "$completed" -eq "$accepted" ]' "every accepted job completed ($completed of $accepted)"
-check '[ "$mailed" -eq "$accepted" ]' "every accepted job was e-mailed at least once ($mailed of $accepted)"
+check '[ "$JOBS_DONE" -eq "$JOBS_ACCEPTED" ]' "every accepted job completed ($JOBS_DONE of $JOBS_ACCEPTED)"
+check '[ "$JOBS_MAILED" -eq "$JOBS_ACCEPTED" ]' "every accepted job was e-mailed at least once ($JOBS_MAILED of $JOBS_ACCEPTED)"
 check '[ "$killed_mid_job" -ge 1 ]' "at least one kill landed while a job was running"
 check '[ "${pending:-0}" -eq 0 ]' "nothing is left pending in the stream (${pending:-0})"
-check '[ $(($(stat completed) + $(stat duplicate_skipped))) -ge "$accepted" ]' \
-    "completed ($(stat completed)) + duplicate_skipped ($(stat duplicate_skipped)) account for all $accepted jobs"
+check '[ $(($(stat completed) + $(stat duplicate_skipped))) -ge "$JOBS_ACCEPTED" ]' \
+    "completed ($(stat completed)) + duplicate_skipped ($(stat duplicate_skipped)) account for all $JOBS_ACCEPTED jobs"
 note "ok"
