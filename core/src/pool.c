@@ -202,17 +202,10 @@ struct dbconn *pool_acquire(struct pool *p, int *http_status, char *err, size_t 
     pthread_mutex_lock(&p->lock);
     /* Idle connections exist only while nobody waits (see struct pool), so taking one
      * here never overtakes a waiter. */
-    while (p->nidle > 0) {
+    if (p->nidle > 0) {
         c = p->idle[--p->nidle];
         pthread_mutex_unlock(&p->lock);
-        if (usable(p, c))
-            return c;
-        /* went bad while idle (server restart): close it and try the next one */
-        metrics_add(C_POOL_DEAD, 1);
-        p->ops.close(p->ops.arg, c);
-        c = NULL;
-        pthread_mutex_lock(&p->lock);
-        free_slot_locked(p);
+        goto check;
     }
     if (p->total < p->s.max) {
         p->total++; /* reserve the slot, then connect without the lock */
@@ -223,11 +216,8 @@ struct dbconn *pool_acquire(struct pool *p, int *http_status, char *err, size_t 
     wait_in_queue_locked(p, &w, &deadline);
     pthread_mutex_unlock(&p->lock);
     if (w.conn) {
-        if (usable(p, w.conn))
-            return w.conn;
-        metrics_add(C_POOL_DEAD, 1);
-        p->ops.close(p->ops.arg, w.conn); /* keep its slot and open a fresh one */
-        goto connect;
+        c = w.conn;
+        goto check;
     }
     if (w.slot)
         goto connect;
@@ -235,6 +225,12 @@ struct dbconn *pool_acquire(struct pool *p, int *http_status, char *err, size_t 
     *http_status = 503;
     snprintf(err, errlen, "connection pool exhausted: waited %d ms", p->s.acquire_timeout_ms);
     return NULL;
+
+check: /* c was idle: it may have died meanwhile (server restart) */
+    if (usable(p, c))
+        return c;
+    metrics_add(C_POOL_DEAD, 1);
+    p->ops.close(p->ops.arg, c); /* its slot is ours: open a replacement on it */
 
 connect: /* we own a slot counted in total */
     c = p->ops.connect(p->ops.arg, err, errlen);

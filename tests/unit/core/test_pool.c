@@ -314,12 +314,17 @@ static void test_broken_connection_is_replaced(void **state)
     assert_false(c2->broken);
     pool_release(p, c2);
 
-    /* idle connections that went bad meanwhile (server restart) are replaced on acquire */
+    /* idle connections that went bad meanwhile (server restart) are replaced on acquire,
+     * on the same slot, and counted */
+    uint64_t dead = metrics_get(C_POOL_DEAD);
     atomic_fetch_add(&db.epoch, 1);
     struct dbconn *c3 = acquire_ok(p);
     assert_int_equal(db.closes, 2);
     assert_int_equal(db.connects, 3);
     assert_int_equal(c3->opened_us, 1);
+    assert_int_equal(metrics_get(C_POOL_DEAD) - dead, 1);
+    pool_get_stats(p, &st);
+    assert_int_equal(st.total, 1);
     pool_release(p, c3);
     pool_close(p);
 }
