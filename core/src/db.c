@@ -3,6 +3,8 @@
  * forgotten by a query set. */
 #include "apibench/db.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,25 @@ void db_close(struct dbconn *c)
         return;
     PQfinish(c->pg);
     free(c);
+}
+
+bool db_idle_alive(struct dbconn *c)
+{
+    if (c->broken || PQstatus(c->pg) != CONNECTION_OK ||
+        PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        return false;
+    /* PQstatus only reports what libpq last saw, so look at the socket itself: an idle
+     * connection has nothing to read. A server that shuts down sends FATAL and closes
+     * (readable, then EOF); a reset socket reports POLLERR/POLLHUP. Anything else there
+     * (a rare unsolicited notice) costs only a reconnect. */
+    struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
+    if (pfd.fd < 0)
+        return false;
+    int n;
+    do
+        n = poll(&pfd, 1, 0);
+    while (n < 0 && errno == EINTR);
+    return n == 0;
 }
 
 /* Marks c broken when libpq says the connection itself is gone. */

@@ -331,8 +331,8 @@ static void method_not_allowed(struct api_response *resp, const char *allow)
     resp->allow = allow;
 }
 
-void handlers_dispatch(struct server *srv, struct reqctx *ctx, const struct api_request *req,
-                       struct api_response *resp)
+static void route(struct server *srv, struct reqctx *ctx, const struct api_request *req,
+                  struct api_response *resp)
 {
     memset(resp, 0, sizeof *resp);
     resp->route = R_OTHER;
@@ -392,4 +392,19 @@ void handlers_dispatch(struct server *srv, struct reqctx *ctx, const struct api_
     }
     apierr_set(&err, 404, "not found: no route for %s %s", req->method, req->path);
     handlers_error(resp, &err);
+}
+
+void handlers_dispatch(struct server *srv, struct reqctx *ctx, const struct api_request *req,
+                       struct api_response *resp)
+{
+    route(srv, ctx, req, resp);
+    /* A read whose connection died under it (PostgreSQL restarted, a socket cut) changed
+     * nothing, so it runs once more on a new connection. A write is not run again: its
+     * COMMIT may have been lost after it took effect, so the client gets the 503. */
+    if (resp->status == 503 && is(req->method, "GET") && ctx->conn && ctx->conn->broken) {
+        metrics_add(C_DB_READ_RETRIES, 1);
+        reqctx_release(ctx);
+        free(resp->body);
+        route(srv, ctx, req, resp);
+    }
 }

@@ -179,6 +179,11 @@ void metrics_render(struct strbuf *out, const char *build)
                  C_POOL_WAITS);
     counter_line(out, "apibench_pool_timeouts_total",
                  "Pool acquires that timed out (answered 503).", C_POOL_TIMEOUTS);
+    counter_line(out, "apibench_pool_dead_connections_total",
+                 "Pooled connections found dead before use and replaced.", C_POOL_DEAD);
+    counter_line(out, "apibench_db_read_retries_total",
+                 "Read requests run again on a new connection after theirs died.",
+                 C_DB_READ_RETRIES);
     strbuf_appendf(
         out,
         "# HELP apibench_cache_lookups_total Response cache lookups by level and result.\n"

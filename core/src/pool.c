@@ -15,15 +15,27 @@
 #include "apibench/metrics.h"
 #include "apibench/strbuf.h"
 
+/* An acquire blocked in the queue. It lives on the waiter's stack; whoever frees a
+ * connection or a slot takes the head off the queue, fills in what it hands over and
+ * signals it, so that a later arrival cannot take it first. */
+struct waiter {
+    struct waiter *next;
+    pthread_cond_t handed;
+    struct dbconn *conn; /* a released connection, now the waiter's */
+    bool slot;           /* or a free slot (counted in total): the waiter connects */
+};
+
+/* Invariant: while the queue is not empty, nothing is idle and total == max; every
+ * connection or slot that frees up goes to the head of the queue. */
 struct pool {
     pthread_mutex_t lock;
-    pthread_cond_t released; /* a connection or a slot became free */
-    pthread_cond_t stop;     /* wakes the reaper when closing */
+    pthread_cond_t stop; /* wakes the reaper when closing */
     struct pool_settings s;
     struct pool_conn_ops ops;
     struct dbconn **idle; /* oldest first: released in time order, taken from the end */
     int nidle;
-    int total; /* connections open or being opened */
+    int total;                   /* connections open or being opened */
+    struct waiter *head, *tail;  /* blocked acquires, oldest first */
     int waiting;
     bool stopping;
     bool reaper_running;
@@ -93,7 +105,6 @@ struct pool *pool_open_with(const struct pool_settings *s, const struct pool_con
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->released, &attr);
     pthread_cond_init(&p->stop, &attr);
     pthread_condattr_destroy(&attr);
 
@@ -108,53 +119,127 @@ struct pool *pool_open_with(const struct pool_settings *s, const struct pool_con
     return p;
 }
 
+/* Takes the oldest waiter off the queue. The caller holds p->lock. */
+static struct waiter *dequeue_locked(struct pool *p)
+{
+    struct waiter *w = p->head;
+    if (w) {
+        p->head = w->next;
+        if (!p->head)
+            p->tail = NULL;
+        p->waiting--;
+    }
+    return w;
+}
+
+/* Gives a usable connection to the oldest waiter, or makes it idle. Holds p->lock. */
+static void put_locked(struct pool *p, struct dbconn *c)
+{
+    struct waiter *w = dequeue_locked(p);
+    if (w) {
+        w->conn = c;
+        pthread_cond_signal(&w->handed);
+    } else {
+        p->idle[p->nidle++] = c;
+    }
+}
+
+/* A connection was closed or never opened: its slot goes to the oldest waiter, who
+ * connects, or back to the pool. Holds p->lock. */
+static void free_slot_locked(struct pool *p)
+{
+    struct waiter *w = dequeue_locked(p);
+    if (w) {
+        w->slot = true;
+        pthread_cond_signal(&w->handed);
+    } else {
+        p->total--;
+    }
+}
+
+/* Waits at the tail of the queue until a connection or a slot is handed over or the
+ * deadline passes. Returns with p->lock held; w tells what was handed (nothing: timeout). */
+static void wait_in_queue_locked(struct pool *p, struct waiter *w,
+                                 const struct timespec *deadline)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->handed, &attr);
+    pthread_condattr_destroy(&attr);
+    if (p->tail)
+        p->tail->next = w;
+    else
+        p->head = w;
+    p->tail = w;
+    p->waiting++;
+    metrics_add(C_POOL_WAITS, 1);
+    while (!w->conn && !w->slot) {
+        if (pthread_cond_timedwait(&w->handed, &p->lock, deadline) != ETIMEDOUT)
+            continue;
+        if (w->conn || w->slot)
+            break; /* handed over just as the deadline passed: take it */
+        /* give up: unlink from the queue */
+        struct waiter **link = &p->head, *prev = NULL;
+        while (*link != w) {
+            prev = *link;
+            link = &(*link)->next;
+        }
+        *link = w->next;
+        if (p->tail == w)
+            p->tail = prev;
+        p->waiting--;
+        break;
+    }
+    pthread_cond_destroy(&w->handed);
+}
+
 struct dbconn *pool_acquire(struct pool *p, int *http_status, char *err, size_t errlen)
 {
     struct timespec deadline = deadline_after_ms(p->s.acquire_timeout_ms);
-    bool waited = false;
     struct dbconn *c = NULL;
 
     pthread_mutex_lock(&p->lock);
-    for (;;) {
-        if (p->nidle > 0) {
-            c = p->idle[--p->nidle];
-            pthread_mutex_unlock(&p->lock);
-            if (usable(p, c))
-                return c;
-            /* went bad while idle (server restart): close it and try again */
-            p->ops.close(p->ops.arg, c);
-            c = NULL;
-            pthread_mutex_lock(&p->lock);
-            p->total--;
-            continue;
-        }
-        if (p->total < p->s.max) {
-            p->total++; /* reserve the slot, then connect without the lock */
-            pthread_mutex_unlock(&p->lock);
-            c = p->ops.connect(p->ops.arg, err, errlen);
-            if (c)
-                return c;
-            pthread_mutex_lock(&p->lock);
-            p->total--;
-            pthread_cond_signal(&p->released); /* the slot is free for a waiter */
-            pthread_mutex_unlock(&p->lock);
-            *http_status = 503;
-            return NULL;
-        }
-        if (!waited) {
-            waited = true;
-            metrics_add(C_POOL_WAITS, 1);
-        }
-        p->waiting++;
-        int rc = pthread_cond_timedwait(&p->released, &p->lock, &deadline);
-        p->waiting--;
-        if (rc == ETIMEDOUT && p->nidle == 0 && p->total >= p->s.max)
-            break;
+    /* Idle connections exist only while nobody waits (see struct pool), so taking one
+     * here never overtakes a waiter. */
+    if (p->nidle > 0) {
+        c = p->idle[--p->nidle];
+        pthread_mutex_unlock(&p->lock);
+        goto check;
     }
+    if (p->total < p->s.max) {
+        p->total++; /* reserve the slot, then connect without the lock */
+        pthread_mutex_unlock(&p->lock);
+        goto connect;
+    }
+    struct waiter w = {0};
+    wait_in_queue_locked(p, &w, &deadline);
     pthread_mutex_unlock(&p->lock);
+    if (w.conn) {
+        c = w.conn;
+        goto check;
+    }
+    if (w.slot)
+        goto connect;
     metrics_add(C_POOL_TIMEOUTS, 1);
     *http_status = 503;
     snprintf(err, errlen, "connection pool exhausted: waited %d ms", p->s.acquire_timeout_ms);
+    return NULL;
+
+check: /* c was idle: it may have died meanwhile (server restart) */
+    if (usable(p, c))
+        return c;
+    metrics_add(C_POOL_DEAD, 1);
+    p->ops.close(p->ops.arg, c); /* its slot is ours: open a replacement on it */
+
+connect: /* we own a slot counted in total */
+    c = p->ops.connect(p->ops.arg, err, errlen);
+    if (c)
+        return c;
+    pthread_mutex_lock(&p->lock);
+    free_slot_locked(p);
+    pthread_mutex_unlock(&p->lock);
+    *http_status = 503;
     return NULL;
 }
 
@@ -165,15 +250,13 @@ void pool_release(struct pool *p, struct dbconn *c)
     if (!usable(p, c)) {
         p->ops.close(p->ops.arg, c);
         pthread_mutex_lock(&p->lock);
-        p->total--;
-        pthread_cond_signal(&p->released);
+        free_slot_locked(p);
         pthread_mutex_unlock(&p->lock);
         return;
     }
     c->last_used_us = pool_now_us(p);
     pthread_mutex_lock(&p->lock);
-    p->idle[p->nidle++] = c;
-    pthread_cond_signal(&p->released);
+    put_locked(p, c);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -208,13 +291,12 @@ void pool_reap(struct pool *p)
         struct dbconn *c = p->ops.connect(p->ops.arg, err, sizeof err);
         pthread_mutex_lock(&p->lock);
         if (!c) {
-            p->total--;
+            free_slot_locked(p);
             warn_connect_failed(p, err);
             break;
         }
         c->last_used_us = pool_now_us(p);
-        p->idle[p->nidle++] = c;
-        pthread_cond_signal(&p->released);
+        put_locked(p, c);
     }
     pthread_mutex_unlock(&p->lock);
 }
@@ -267,7 +349,6 @@ void pool_close(struct pool *p)
         fprintf(stderr, "warning: pool closed with %d connections still in use\n",
                 p->total - p->nidle);
     free(p->idle);
-    pthread_cond_destroy(&p->released);
     pthread_cond_destroy(&p->stop);
     pthread_mutex_destroy(&p->lock);
     free(p);
@@ -296,11 +377,11 @@ static void pg_close(void *arg, struct dbconn *c)
     db_close(c);
 }
 
-/* Connected, and not left inside a transaction by a failed request. */
+/* Alive (the socket is checked, see db.h), and not left inside a transaction. */
 static bool pg_usable(void *arg, struct dbconn *c)
 {
     (void)arg;
-    return PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    return db_idle_alive(c);
 }
 
 static struct connsrc *pool_src_open(const struct config *cfg, const char *application_name,

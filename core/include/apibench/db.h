@@ -43,6 +43,11 @@ struct dbconn *db_connect(const char *url, const char *application_name, char *e
 /* Closes and frees c. Accepts NULL. */
 void db_close(struct dbconn *c);
 
+/* True when an idle connection c can be handed out: connected as far as libpq knows,
+ * outside any transaction, and with nothing waiting on its socket (no shutdown notice, no
+ * EOF). Checks without blocking; reads nothing. */
+bool db_idle_alive(struct dbconn *c);
+
 /* Runs s with params (text format; NULL entries are SQL NULL). Returns a result the caller
  * must PQclear (also on error), or NULL when the connection failed, in which case
  * c->broken is set. Counts the query and times it. */

@@ -34,7 +34,9 @@ struct api_response {
     const char *allow;        /* for 405: the Allow header */
 };
 
-/* Routes and answers req. Always fills resp (errors become JSON bodies). */
+/* Routes and answers req. Always fills resp (errors become JSON bodies). A GET that got
+ * 503 because its connection died is run once more on a new connection (counted in
+ * apibench_db_read_retries_total); writes never are. */
 void handlers_dispatch(struct server *srv, struct reqctx *ctx, const struct api_request *req,
                        struct api_response *resp);
 

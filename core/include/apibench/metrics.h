@@ -14,6 +14,8 @@ enum counter {
     C_DB_ERRORS,               /* apibench_db_errors_total */
     C_POOL_WAITS,              /* apibench_pool_waits_total: acquires that had to wait */
     C_POOL_TIMEOUTS,           /* apibench_pool_timeouts_total: acquires that gave up (503) */
+    C_POOL_DEAD,               /* apibench_pool_dead_connections_total: found dead, replaced */
+    C_DB_READ_RETRIES,         /* apibench_db_read_retries_total: reads rerun on a new connection */
     C_CACHE_L1_HIT,            /* apibench_cache_lookups_total{level="l1",result="hit"} */
     C_CACHE_L1_MISS,
     C_CACHE_L2_HIT,

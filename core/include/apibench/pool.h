@@ -1,9 +1,13 @@
 /* pool.h - a bounded pool of database connections (connsrc_pool, 04-pool on).
  *
  * At most max connections exist at once; acquire hands out an idle one (the most recently
- * used, so that surplus ones age), opens a new one while under max, or waits up to the
- * acquire timeout for a release. Connections released broken are closed and their slot
- * freed, so a waiter (or the next acquire) opens a replacement. A reaper closes idle
+ * used, so that surplus ones age), opens a new one while under max, or queues up to the
+ * acquire timeout. Waiters are served first come, first served: a release hands its
+ * connection, and a closed connection its slot, straight to the oldest waiter, so a later
+ * arrival cannot overtake it. An idle connection that the usable op rejects (it died
+ * while idle) is closed and replaced on the same slot before it is handed out.
+ * Connections released broken are closed and their slot freed, so a waiter (or the next
+ * acquire) opens a replacement. A reaper closes idle
  * connections above min after the idle timeout and reopens up to min. Opening happens
  * outside the pool's lock, so a slow connect never blocks releases.
  *
@@ -48,7 +52,8 @@ struct pool *pool_open_with(const struct pool_settings *s, const struct pool_con
 
 /* Returns a connection, or NULL with *http_status 503 and err filled when the acquire
  * timed out ("connection pool exhausted: waited N ms", counts C_POOL_TIMEOUTS) or no
- * connection could be opened. An acquire that had to wait counts C_POOL_WAITS once. */
+ * connection could be opened. An acquire that had to wait counts C_POOL_WAITS once; an
+ * idle connection found dead counts C_POOL_DEAD. */
 struct dbconn *pool_acquire(struct pool *p, int *http_status, char *err, size_t errlen);
 
 /* Gives c back. A broken (c->broken) or unusable connection is closed and its slot

@@ -2,8 +2,9 @@
  * set, cache, jobs) is a fake function table that counts its calls, so the tests can see
  * the order of checks (400 for a bad id before any key check, 401 before 400 for bad
  * parameters), that a cache hit touches no connection at all (authentication included),
- * that an ingest invalidates what it made stale, and the error mapping (405 with Allow,
- * 404, 503 with Retry-After). */
+ * that an ingest invalidates what it made stale, the error mapping (405 with Allow,
+ * 404, 503 with Retry-After), and that a read whose connection died is run once more on
+ * a new one while a write is not. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include "apibench/auth.h"
 #include "apibench/handlers.h"
+#include "apibench/metrics.h"
 #include "apibench/server.h"
 #include "apibench/strbuf.h"
 
@@ -22,6 +24,7 @@
 
 static int acquires, releases, authentications, latest_calls, ingests, submits;
 static bool database_down;
+static int connection_deaths; /* the next N query-set calls find their connection dead */
 static char invalidated[8][64];
 static int ninvalidated;
 static struct dbconn the_conn;
@@ -40,6 +43,7 @@ static struct dbconn *src_acquire(struct connsrc *s, int *status, char *err, siz
         return NULL;
     }
     acquires++;
+    the_conn.broken = false; /* a fresh connection */
     return &the_conn;
 }
 static void src_release(struct connsrc *s, struct dbconn *c)
@@ -70,11 +74,24 @@ static int q_auth(struct dbconn *c, const unsigned char hash[32], struct caller 
     out->sites[1] = 2;
     return 0;
 }
+/* As db_query and qshape_db_error do when the socket turns out dead. */
+static bool connection_died(struct dbconn *c, struct apierr *err)
+{
+    if (connection_deaths == 0)
+        return false;
+    connection_deaths--;
+    c->broken = true;
+    apierr_set(err, 503, "database unavailable: connection lost");
+    return true;
+}
+
 static int q_latest(struct dbconn *c, const struct caller *who, const struct latest_params *p,
                     json_t **out, struct apierr *err)
 {
-    (void)c, (void)who, (void)err;
+    (void)who;
     latest_calls++;
+    if (connection_died(c, err))
+        return -1;
     *out = json_pack("{s:i,s:i}", "limit", p->limit, "call", latest_calls);
     return 0;
 }
@@ -99,8 +116,10 @@ static int q_device(struct dbconn *c, const struct caller *who, int id, json_t *
 static int q_ingest(struct dbconn *c, const struct caller *who, int id, const struct reading_in *rows,
                     size_t n, int *site, json_t **out, struct apierr *err)
 {
-    (void)c, (void)who, (void)rows, (void)err;
+    (void)who, (void)rows;
     ingests++;
+    if (connection_died(c, err))
+        return -1;
     *site = 2;
     *out = json_pack("{s:i,s:I}", "device_id", id, "inserted", (json_int_t)n);
     return 0;
@@ -231,6 +250,7 @@ static int setup(void **state)
     acquires = releases = authentications = latest_calls = ingests = submits = 0;
     ninvalidated = 0;
     database_down = false;
+    connection_deaths = 0;
     for (int i = 0; i < nentries; i++)
         free(entries[i].body);
     nentries = 0;
@@ -343,6 +363,43 @@ static void test_database_down(void **state)
     free(r.body);
 }
 
+static void test_read_retried_once_on_new_connection(void **state)
+{
+    (void)state;
+    uint64_t retries = metrics_get(C_DB_READ_RETRIES);
+    connection_deaths = 1;
+    expect("GET", "/api/readings/latest", "good-key", NULL, 200, "{\"limit\":100,\"call\":2}");
+    assert_int_equal(acquires, 2); /* the dead one was given back, a new one taken */
+    assert_int_equal(releases, 2);
+    assert_int_equal(metrics_get(C_DB_READ_RETRIES) - retries, 1);
+    /* only once: a second death is the client's 503 */
+    connection_deaths = 2;
+    args[0].name = "limit", args[0].value = "5";
+    struct api_response r = call("GET", "/api/readings/latest", "good-key", NULL);
+    assert_int_equal(r.status, 503);
+    assert_true(r.retry_after_s >= 1);
+    free(r.body);
+    assert_int_equal(latest_calls, 4);
+    assert_int_equal(metrics_get(C_DB_READ_RETRIES) - retries, 2);
+}
+
+static void test_write_not_retried(void **state)
+{
+    (void)state;
+    uint64_t retries = metrics_get(C_DB_READ_RETRIES);
+    connection_deaths = 1;
+    struct api_response r = call("POST", "/api/devices/7/readings", "good-key",
+                                 "{\"readings\":[{\"timestamp\":\"2026-11-27T10:00:00Z\","
+                                 "\"temperature\":1,\"humidity\":2,\"battery\":3,\"rssi\":-4}]}");
+    assert_int_equal(r.status, 503);
+    assert_true(r.retry_after_s >= 1);
+    free(r.body);
+    assert_int_equal(ingests, 1);
+    assert_int_equal(acquires, 1);
+    assert_int_equal(ninvalidated, 0);
+    assert_int_equal(metrics_get(C_DB_READ_RETRIES), retries);
+}
+
 static void test_reports(void **state)
 {
     (void)state;
@@ -366,6 +423,8 @@ int main(void)
         cmocka_unit_test_setup(test_ingest_invalidates, setup),
         cmocka_unit_test_setup(test_routes_and_methods, setup),
         cmocka_unit_test_setup(test_database_down, setup),
+        cmocka_unit_test_setup(test_read_retried_once_on_new_connection, setup),
+        cmocka_unit_test_setup(test_write_not_retried, setup),
         cmocka_unit_test_setup(test_reports, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

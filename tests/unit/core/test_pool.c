@@ -1,5 +1,6 @@
 /* test_pool.c - the bounded pool through its connection ops (no PostgreSQL): acquire up
- * to max, waiting and timing out with 503, release waking a waiter, broken and stale
+ * to max, waiting and timing out with 503, release waking a waiter, waiters served in
+ * arrival order (a released connection or a freed slot is handed over), broken and stale
  * connections replaced, idle connections above min closed, and a database that is down
  * at start then comes back. */
 #include <setjmp.h>
@@ -136,9 +137,14 @@ static void test_acquire_up_to_max_then_timeout(void **state)
     assert_int_equal(metrics_get(C_POOL_WAITS) - waits, 1);
     assert_int_equal(metrics_get(C_POOL_TIMEOUTS) - timeouts, 1);
     assert_int_equal(db.connects, 3); /* never above max */
+    struct pool_stats st;
+    pool_get_stats(p, &st);
+    assert_int_equal(st.waiting, 0); /* the timed-out acquire left the queue */
 
     for (int i = 0; i < 3; i++)
         pool_release(p, held[i]);
+    pool_get_stats(p, &st);
+    assert_int_equal(st.idle, 3); /* nothing was handed to the departed waiter */
     pool_close(p);
     assert_int_equal(db.closes, 3);
 }
@@ -185,6 +191,112 @@ static void test_release_wakes_waiter(void **state)
     pool_close(p);
 }
 
+/* Blocks until the pool reports want waiters (bounded: fails after 5 s). */
+static void await_waiting(struct pool *p, int want)
+{
+    struct pool_stats st;
+    for (int i = 0; i < 5000; i++) {
+        pool_get_stats(p, &st);
+        if (st.waiting == want)
+            return;
+        sleep_ms(1);
+    }
+    fail_msg("the pool never had %d waiters (has %d)", want, st.waiting);
+}
+
+/* A client that acquires, writes its name in the hand-over order, holds the connection
+ * until the gate opens, then releases it. */
+struct queued_client {
+    struct pool *p;
+    char name;
+    int status;
+};
+static char handover_order[8];
+static atomic_int nhandovers;
+static atomic_bool gate_open;
+
+static void *queued_client_main(void *arg)
+{
+    struct queued_client *q = arg;
+    char err[256];
+    struct dbconn *c = pool_acquire(q->p, &q->status, err, sizeof err);
+    if (!c)
+        return NULL;
+    handover_order[atomic_fetch_add(&nhandovers, 1)] = q->name;
+    for (int i = 0; i < 5000 && !atomic_load(&gate_open); i++)
+        sleep_ms(1);
+    pool_release(q->p, c);
+    return NULL;
+}
+
+/* Closes the gate and starts q[0] then q[1], each once the one before is waiting. */
+static void queue_two_clients(struct pool *p, struct queued_client *q, pthread_t *t)
+{
+    atomic_store(&nhandovers, 0);
+    atomic_store(&gate_open, false);
+    memset(handover_order, 0, sizeof handover_order);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, queued_client_main, &q[i]), 0);
+        await_waiting(p, i + 1);
+    }
+}
+
+static void test_waiters_served_in_arrival_order(void **state)
+{
+    (void)state;
+    struct fakedb db = {0};
+    struct pool *p = open_pool(&db, 1, 0, 30000, 60000, false);
+    struct dbconn *c = acquire_ok(p);
+    struct queued_client q[3] = {{p, 'A', 0}, {p, 'B', 0}, {p, 'N', 0}};
+    pthread_t t[3];
+    queue_two_clients(p, q, t); /* A, then B, behind the one connection */
+
+    /* The release hands the connection to A at once: it is not idle for a moment, so an
+     * acquire arriving now cannot take it ahead of A (the old pool made it idle and
+     * signalled, and whoever locked first won). */
+    pool_release(p, c);
+    struct pool_stats st;
+    pool_get_stats(p, &st);
+    assert_int_equal(st.idle, 0);
+    assert_int_equal(st.waiting, 1); /* B only: A is no longer waiting */
+
+    /* N arrives after the release; it must queue behind B */
+    assert_int_equal(pthread_create(&t[2], NULL, queued_client_main, &q[2]), 0);
+    await_waiting(p, 2);
+    atomic_store(&gate_open, true);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(atomic_load(&nhandovers), 3);
+    assert_memory_equal(handover_order, "ABN", 3);
+    assert_int_equal(db.connects, 1); /* one connection, passed from hand to hand */
+    pool_close(p);
+}
+
+/* A slot freed by a broken connection goes to the oldest waiter, who connects. */
+static void test_freed_slot_goes_to_oldest_waiter(void **state)
+{
+    (void)state;
+    struct fakedb db = {0};
+    struct pool *p = open_pool(&db, 1, 0, 30000, 60000, false);
+    struct dbconn *c = acquire_ok(p);
+    struct queued_client q[2] = {{p, 'A', 0}, {p, 'B', 0}};
+    pthread_t t[2];
+    queue_two_clients(p, q, t);
+    c->broken = true;
+    pool_release(p, c); /* closed; its slot is A's */
+    struct pool_stats st;
+    pool_get_stats(p, &st);
+    assert_int_equal(st.total, 1); /* the slot stayed reserved for A */
+    assert_int_equal(st.waiting, 1);
+    atomic_store(&gate_open, true);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    assert_memory_equal(handover_order, "AB", 2);
+    assert_int_equal(db.connects, 2);
+    assert_int_equal(db.closes, 1);
+    pool_close(p);
+}
+
 static void test_broken_connection_is_replaced(void **state)
 {
     (void)state;
@@ -202,12 +314,17 @@ static void test_broken_connection_is_replaced(void **state)
     assert_false(c2->broken);
     pool_release(p, c2);
 
-    /* idle connections that went bad meanwhile (server restart) are replaced on acquire */
+    /* idle connections that went bad meanwhile (server restart) are replaced on acquire,
+     * on the same slot, and counted */
+    uint64_t dead = metrics_get(C_POOL_DEAD);
     atomic_fetch_add(&db.epoch, 1);
     struct dbconn *c3 = acquire_ok(p);
     assert_int_equal(db.closes, 2);
     assert_int_equal(db.connects, 3);
     assert_int_equal(c3->opened_us, 1);
+    assert_int_equal(metrics_get(C_POOL_DEAD) - dead, 1);
+    pool_get_stats(p, &st);
+    assert_int_equal(st.total, 1);
     pool_release(p, c3);
     pool_close(p);
 }
@@ -314,6 +431,8 @@ int main(void)
         cmocka_unit_test(test_opens_min_and_reuses),
         cmocka_unit_test(test_acquire_up_to_max_then_timeout),
         cmocka_unit_test(test_release_wakes_waiter),
+        cmocka_unit_test(test_waiters_served_in_arrival_order),
+        cmocka_unit_test(test_freed_slot_goes_to_oldest_waiter),
         cmocka_unit_test(test_broken_connection_is_replaced),
         cmocka_unit_test(test_idle_above_min_closed),
         cmocka_unit_test(test_database_down_at_start_then_back),
