@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# test_cache_race.sh - the tiered cache under concurrent ingests and reads, and its Redis
+# memory bound, against real PostgreSQL and a private redis-server (port 18190) whose keys
+# are this test's alone.
+#
+#  1. Two 05-gzip instances A (18140) and B (18141) on one database. One thread ingests
+#     readings into a device through A, in bursts; six threads read that device's pages
+#     (random limits, so pages keep being missed and stored while invalidations land)
+#     through A and B (tests/integration/cache_race.c). No read that starts after an
+#     ingest was acknowledged may show older data: none at all through A, and none later
+#     than 1 s (pub/sub delivery, well inside the 5 s L1 TTL) through B.
+#  2. Instance C (18142, L2 dynamic TTL 1 s) is asked 3000 distinct pages of one device at
+#     300/s: the device's Redis hash must end with far fewer fields than 3000, because
+#     expired fields are pruned as new ones are written (cache_tiered.c).
+# Database apibench_t_cache_race.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+apibench_env
+SERVER=$(require_bin apibench-05-gzip)
+CLI=$(require_bin apibench)
+RACE=$(require_bin tests/apibench-cache-race)
+DB=apibench_t_cache_race
+PORT_A=18140 PORT_B=18141 PORT_C=18142 REDIS_PORT=18190
+SEED=13
+
+LOGDIR=$(mktemp -d /tmp/apibench-t-cache-race.XXXXXX)
+on_exit "rm -rf '$LOGDIR'"
+
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$LOGDIR" >"$LOGDIR/redis.log" 2>&1 &
+track_pid $!
+wait_port "$REDIS_PORT" 10 || fail "redis-server did not start on $REDIS_PORT"
+RURL=redis://127.0.0.1:$REDIS_PORT/0
+rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+seeded_db "$DB" "$SEED"
+read -r USER_ID _ KEY < <("$CLI" keys --seed "$SEED" | head -n 1)
+[ -n "${KEY:-}" ] || fail "apibench keys printed no key"
+mapfile -t DEVICES < <("$PSQL" -X -At "$T_DATABASE_URL" -c "SELECT d.id FROM devices d
+    JOIN user_sites us ON us.site_id = d.site_id WHERE us.user_id = $USER_ID
+    AND d.status = 'active' ORDER BY d.id LIMIT 2")
+[ "${#DEVICES[@]}" = 2 ] || fail "need two active devices visible to user $USER_ID"
+
+start_server() { # NAME PORT [FLAGS...]
+    local name=$1 port=$2
+    shift 2
+    "$SERVER" --port "$port" --database-url "$T_APP_DATABASE_URL" --redis-url "$RURL" \
+        --threads 4 --quiet "$@" >"$LOGDIR/$name.log" 2>&1 &
+    track_pid $!
+    wait_http "http://127.0.0.1:$port/healthz" 30 ||
+        { cat "$LOGDIR/$name.log" >&2; fail "$name did not start on port $port"; }
+}
+
+# ---------------------------------------------------------------- 1. no stale read
+start_server a "$PORT_A"
+start_server b "$PORT_B"
+A=http://127.0.0.1:$PORT_A B=http://127.0.0.1:$PORT_B
+note "ingesting into device ${DEVICES[0]} through A while reading it through A and B"
+if out=$("$RACE" race "$A" "$A,$B" "$KEY" "${DEVICES[0]}" 15 3 1000 2>"$LOGDIR/race.err"); then
+    ok=yes
+else
+    ok=no
+fi
+note "$out"
+[ "$ok" = yes ] || head -n 10 "$LOGDIR/race.err" >&2
+check '[ "$ok" = yes ]' "no read after an acknowledged ingest showed older data ($out)"
+
+# ---------------------------------------------------------------- 2. bounded Redis hash
+start_server c "$PORT_C" --l2-dynamic-ttl 1
+out=$("$RACE" distinct "http://127.0.0.1:$PORT_C" "$KEY" "${DEVICES[1]}" 3000 300) ||
+    fail "distinct reads failed: $out"
+note "$out"
+HASH=$(rcli --scan --pattern "apibench:cache:*:device:${DEVICES[1]}" | head -n 1)
+[ -n "$HASH" ] || fail "no Redis hash for device ${DEVICES[1]}"
+fields=$(rcli HLEN "$HASH")
+bytes=$(rcli MEMORY USAGE "$HASH")
+note "after 3000 distinct pages (L2 TTL 1 s): $fields fields, $bytes bytes in $HASH"
+check '[ "$fields" -lt 1000 ]' "expired fields are pruned: $fields of 3000 remain (at most ~400 live)"
