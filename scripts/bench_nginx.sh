@@ -68,7 +68,7 @@ OWNER_URL=${DATABASE_URL%/*}/$DB
 APP_URL=${APP_DATABASE_URL%/*}/$DB
 "$BUILD_DIR/apibench" seed --scale 1 --seed 1 --database-url "$OWNER_URL" --quiet >/dev/null
 psql -X -q "$OWNER_URL" -f "$APIBENCH_ROOT/sql/indexes_article.sql" \
-    -f "$APIBENCH_ROOT/sql/index_headline.sql" -c ANALYZE >/dev/null
+    -f "$APIBENCH_ROOT/sql/index_headline.sql" -f "$APIBENCH_ROOT/sql/async.sql" -c ANALYZE >/dev/null
 KEY=$("$BUILD_DIR/apibench" keys --seed 1 | awk '$1 == 1 { print $3 }')
 PAGE=/api/readings/latest?limit=100
 
@@ -193,7 +193,8 @@ echo "== Redis memory per cached page ($PAGE, $(wc -c <"$TMP/body.json") bytes o
 printf '%-22s %14s %20s\n' "L2 form" "value bytes" "MEMORY USAGE bytes"
 for h in $(redis-cli -p $REDIS_PORT --scan --pattern 'apibench:cache:*:latest'); do
     field=$(redis-cli -p $REDIS_PORT HKEYS "$h" | grep -v '^#' | head -n 1)
-    value=$(redis-cli -p $REDIS_PORT HGET "$h" "$field" | head -c 40 | cut -d'|' -f2)
+    value=$(redis-cli -p $REDIS_PORT EVAL "return string.sub(redis.call('HGET', KEYS[1], ARGV[1]), 1, 40)" \
+        1 "$h" "$field" | cut -d'|' -f2)
     form=$([ "$value" = g ] && echo "gzip (06-async)" || echo "identity (04-pool)")
     printf '%-22s %14s %20s\n' "$form" "$(redis-cli -p $REDIS_PORT HSTRLEN "$h" "$field")" \
         "$(redis-cli -p $REDIS_PORT MEMORY USAGE "$h" SAMPLES 0)"

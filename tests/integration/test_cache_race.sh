@@ -3,6 +3,8 @@
 # memory bound, against real PostgreSQL and a private redis-server (port 18190) whose keys
 # are this test's alone.
 #
+#  0. The headline page filled through A is kept in Redis as gzip only; B's L2 hit inflates
+#     it and answers identity and gzip clients with A's bytes (Vary, Content-Encoding).
 #  1. Two 05-gzip instances A (18140) and B (18141) on one database. One thread ingests
 #     readings into a device through A, in bursts; six threads read that device's pages
 #     (random limits, so pages keep being missed and stored while invalidations land)
@@ -51,10 +53,34 @@ start_server() { # NAME PORT [FLAGS...]
         { cat "$LOGDIR/$name.log" >&2; fail "$name did not start on port $port"; }
 }
 
-# ---------------------------------------------------------------- 1. no stale read
 start_server a "$PORT_A"
 start_server b "$PORT_B"
 A=http://127.0.0.1:$PORT_A B=http://127.0.0.1:$PORT_B
+
+# ---------------------------------------------------------------- 0. gzip in L2
+# A fills the headline page; Redis holds its gzip only; B's first read is an L2 hit that
+# inflates it, and B answers identity and gzip clients with the bytes A sent.
+PAGE=/api/readings/latest?limit=100
+page() { # URL OUT [ACCEPT] - GET with the headers in OUT.h
+    curl -s --max-time 10 -H "X-API-Key: $KEY" ${3:+-H "Accept-Encoding: $3"} -o "$2" -D "$2.h" "$1$PAGE"
+}
+page "$A" "$LOGDIR/a.json"
+HEADLINE=$(rcli --scan --pattern 'apibench:cache:*:latest' | head -n 1)
+form=$(rcli EVAL "return string.sub(redis.call('HGET', KEYS[1], ARGV[1]), 1, 20)" 1 "$HEADLINE" \
+    "$(rcli HKEYS "$HEADLINE" | grep -v '^#' | head -n 1)" | cut -d'|' -f2)
+check '[ "$form" = g ]' "Redis holds the page's gzip form, got '$form'"
+l2_hits() { curl -s "$B/metrics" | awk '$1 == "apibench_cache_lookups_total{level=\"l2\",result=\"hit\"}" { print $2 }'; }
+before=$(l2_hits)
+page "$B" "$LOGDIR/b.json"
+check '[ "$(l2_hits)" -gt "${before:-0}" ]' "B's first read of the page is an L2 hit"
+check 'cmp -s "$LOGDIR/a.json" "$LOGDIR/b.json"' "B's identity body (inflated from L2) equals A's byte for byte"
+check '! grep -qi "^content-encoding" "$LOGDIR/b.json.h"' "no Content-Encoding without Accept-Encoding"
+page "$B" "$LOGDIR/b.gz" gzip
+check 'grep -qi "^content-encoding: gzip" "$LOGDIR/b.gz.h" && grep -qi "^vary: accept-encoding" "$LOGDIR/b.gz.h"' \
+    "B's gzip answer has Content-Encoding: gzip and Vary: Accept-Encoding"
+check 'cmp -s <(gzip -dc "$LOGDIR/b.gz") "$LOGDIR/a.json"' "B's gzip body decodes to A's bytes"
+
+# ---------------------------------------------------------------- 1. no stale read
 note "ingesting into device ${DEVICES[0]} through A while reading it through A and B"
 if out=$("$RACE" race "$A" "$A,$B" "$KEY" "${DEVICES[0]}" 15 3 1000 2>"$LOGDIR/race.err"); then
     ok=yes
