@@ -72,15 +72,18 @@ static long request(CURL *h, const char *url, const char *key, const char *post,
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* gzip when offered, decoded here */
     if (post)
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
     else
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     long status = 0;
-    if (curl_easy_perform(h) == CURLE_OK)
+    CURLcode rc = curl_easy_perform(h);
+    if (rc == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    else if (post)
+        fprintf(stderr, "POST %s: %s\n", url, curl_easy_strerror(rc));
     curl_slist_free_all(headers);
     return status;
 }

@@ -14,47 +14,29 @@
 #  2. Instance C (18142, L2 dynamic TTL 1 s) is asked 3000 distinct pages of one device at
 #     300/s: the device's Redis hash must end with far fewer fields than 3000, because
 #     expired fields are pruned as new ones are written (cache_tiered.c).
-# Database apibench_t_cache_race.
+# Database apibench_t_cache_race (tests/integration/api_common.sh).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/api_common.sh"
 
-apibench_env
-SERVER=$(require_bin apibench-05-gzip)
-CLI=$(require_bin apibench)
 RACE=$(require_bin tests/apibench-cache-race)
-DB=apibench_t_cache_race
 PORT_A=18140 PORT_B=18141 PORT_C=18142 REDIS_PORT=18190
-SEED=13
-
-LOGDIR=$(mktemp -d /tmp/apibench-t-cache-race.XXXXXX)
-on_exit "rm -rf '$LOGDIR'"
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$LOGDIR" >"$LOGDIR/redis.log" 2>&1 &
+    --dir "$API_TMP" >"$API_TMP/redis.log" 2>&1 &
 track_pid $!
 wait_port "$REDIS_PORT" 10 || fail "redis-server did not start on $REDIS_PORT"
-RURL=redis://127.0.0.1:$REDIS_PORT/0
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
-seeded_db "$DB" "$SEED"
-read -r USER_ID _ KEY < <("$CLI" keys --seed "$SEED" | head -n 1)
-[ -n "${KEY:-}" ] || fail "apibench keys printed no key"
-mapfile -t DEVICES < <("$PSQL" -X -At "$T_DATABASE_URL" -c "SELECT d.id FROM devices d
-    JOIN user_sites us ON us.site_id = d.site_id WHERE us.user_id = $USER_ID
-    AND d.status = 'active' ORDER BY d.id LIMIT 2")
-[ "${#DEVICES[@]}" = 2 ] || fail "need two active devices visible to user $USER_ID"
+api_setup apibench_t_cache_race
+REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0 # start_build's servers use the private Redis
+LOGDIR=$API_TMP
+KEY=${KEY[1]} # user 1 sees every site
+mapfile -t DEVICES < <("$PSQL" -X -At "$T_DATABASE_URL" -c "SELECT id FROM devices
+    WHERE status = 'active' ORDER BY id LIMIT 2")
+[ "${#DEVICES[@]}" = 2 ] || fail "need two active devices"
 
-start_server() { # NAME PORT [FLAGS...]
-    local name=$1 port=$2
-    shift 2
-    "$SERVER" --port "$port" --database-url "$T_APP_DATABASE_URL" --redis-url "$RURL" \
-        --threads 4 --quiet "$@" >"$LOGDIR/$name.log" 2>&1 &
-    track_pid $!
-    wait_http "http://127.0.0.1:$port/healthz" 30 ||
-        { cat "$LOGDIR/$name.log" >&2; fail "$name did not start on port $port"; }
-}
-
-start_server a "$PORT_A"
-start_server b "$PORT_B"
+start_build 05-gzip "$PORT_A" --quiet
+start_build 05-gzip "$PORT_B" --quiet
 A=http://127.0.0.1:$PORT_A B=http://127.0.0.1:$PORT_B
 
 # ---------------------------------------------------------------- 0. gzip in L2
@@ -92,7 +74,7 @@ note "$out"
 check '[ "$ok" = yes ]' "no read after an acknowledged ingest showed older data ($out)"
 
 # ---------------------------------------------------------------- 2. bounded Redis hash
-start_server c "$PORT_C" --l2-dynamic-ttl 1
+start_build 05-gzip "$PORT_C" --quiet --l2-dynamic-ttl 1
 out=$("$RACE" distinct "http://127.0.0.1:$PORT_C" "$KEY" "${DEVICES[1]}" 3000 300) ||
     fail "distinct reads failed: $out"
 note "$out"
