@@ -1,8 +1,10 @@
 /* bench_gzip.c - what one gzip response costs with a compressor made per response
  * (deflateInit2 + deflate + deflateEnd) and with 05-gzip's reused per-thread stream
  * (encoder_gzip: deflateReset + deflate), on a 19.5 KB JSON body like the headline page of
- * /api/readings/latest (limit=100). It also prints what an identity answer from a cached gzip
- * entry costs: inflating it per response against copying an identity body kept beside it. Prints medians and p90 over many repeats; a figure, not a test.
+ * /api/readings/latest (limit=100). It also prints what an identity answer from a cached
+ * gzip entry costs: inflating it per response against copying an identity body kept beside
+ * it (why L1 keeps both forms, cache_tiered.c). Prints medians and p90 over many repeats;
+ * a figure, not a test.
  *
  *   build-dir/tests/bench_gzip [iterations] [level] [body.json]
  *

@@ -37,7 +37,7 @@
  * entries, and a hash that reaches L2_MAX_FIELDS fields is emptied (it is a cache). The
  * hash's TTL is that of its longest-lived field, so an idle namespace disappears. Live
  * entries are bounded by the write rate times the class TTL; Redis's maxmemory with an
- * allkeys-lru policy gives a hard total (docs/ARCHITECTURE.md).
+ * volatile-lru policy gives a hard total (variants/03-cache/README.md).
  *
  * Staleness bounds (what the contract allows between builds):
  *  - normal operation: none in the invalidating instance; in the others, pub/sub delivery
