@@ -23,8 +23,9 @@
 # Usage: scripts/bench_nginx.sh [BUILD_DIR]   (default build/). Needs the private services
 # (scripts/services start), wrk, nginx (nginx-light), redis-server and taskset. Seeds its
 # own scale-1 database apibench_t_api_bench. Ports 18150-18153 and 18191 (redis).
-# BENCH_SECONDS (10), ROUNDS (3), RSS_SECONDS (60), SERVER_CPU (0), WRK_CPU (1) change
-# the settings.
+# BENCH_SECONDS (10), ROUNDS (3), RSS_SECONDS (60), SERVER_CPU (0), WRK_CPU (1) and
+# API_THREADS (06's --threads; default the build's 32, sized for database waits: with every
+# request an L1 hit, fewer threads switch less) change the settings.
 set -euo pipefail
 AB_PROG=bench_nginx
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -33,6 +34,7 @@ BUILD_DIR=${1:-$APIBENCH_ROOT/build}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 ROUNDS=${ROUNDS:-3}
 RSS_SECONDS=${RSS_SECONDS:-60}
+API_THREADS=${API_THREADS:-}
 SERVER_CPU=${SERVER_CPU:-0}
 WRK_CPU=${WRK_CPU:-1}
 NGINX_PORT=18150
@@ -82,7 +84,7 @@ RURL=redis://127.0.0.1:$REDIS_PORT/0
 # start_build BUILD PORT APP_NAME - a server pinned to SERVER_CPU; APP_NAME gives it a cache
 # scope of its own (the scope is a hash of the database URL).
 start_build() {
-    taskset -c "$SERVER_CPU" "$BUILD_DIR/apibench-$1" --port "$2" --quiet \
+    taskset -c "$SERVER_CPU" "$BUILD_DIR/apibench-$1" --port "$2" --quiet ${API_THREADS:+--threads "$API_THREADS"} \
         --database-url "$APP_URL?fallback_application_name=$3" --redis-url "$RURL" \
         2>"$TMP/$1.log" &
     PIDS+=("$!")
@@ -169,7 +171,7 @@ same_bytes ""
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores;" \
     "server (06 or nginx, 1 worker) on cpu $SERVER_CPU, wrk -t1 -c32 -d${BENCH_SECONDS}s on cpu $WRK_CPU;"
 echo "   body $(wc -c <"$TMP/body.json") bytes JSON, gzip $gz_sizes (06 vs nginx's file);" \
-    "nginx $("$NGINX" -v 2>&1 | cut -d/ -f2); apibench-06-async default threads, --quiet;" \
+    "nginx $("$NGINX" -v 2>&1 | cut -d/ -f2); apibench-06-async --threads ${API_THREADS:-32 (default)}, --quiet;" \
     "$ROUNDS rounds, median (min-max) requests/s"
 printf '%-10s %22s %22s %9s\n' encoding "06-async req/s" "nginx req/s" "06/nginx"
 for enc in gzip identity; do
