@@ -40,6 +40,7 @@ WRK_CPU=${WRK_CPU:-1}
 NGINX_PORT=18150
 API_PORT=18151
 IDENTITY_PORT=18152
+MEMORY_PORT=18153
 REDIS_PORT=18191
 DB=apibench_t_api_bench
 TMP=$(mktemp -d /tmp/apibench-bench-nginx.XXXXXX)
@@ -81,11 +82,11 @@ PIDS+=("$!")
 for _ in $(seq 50); do redis-cli -p $REDIS_PORT ping >/dev/null 2>&1 && break; sleep 0.1; done
 RURL=redis://127.0.0.1:$REDIS_PORT/0
 
-# start_build BUILD PORT APP_NAME - a server pinned to SERVER_CPU; APP_NAME gives it a cache
-# scope of its own (the scope is a hash of the database URL).
+# start_build BUILD PORT APP_NAME [REDIS_DB] - a server pinned to SERVER_CPU; APP_NAME gives
+# it a cache scope of its own (the scope is a hash of the database URL).
 start_build() {
     taskset -c "$SERVER_CPU" "$BUILD_DIR/apibench-$1" --port "$2" --quiet ${API_THREADS:+--threads "$API_THREADS"} \
-        --database-url "$APP_URL?fallback_application_name=$3" --redis-url "$RURL" \
+        --database-url "$APP_URL?fallback_application_name=$3" --redis-url "${RURL%/*}/${4:-0}" \
         2>"$TMP/$1.log" &
     PIDS+=("$!")
     for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$2/healthz" && return 0; sleep 0.1; done
@@ -186,20 +187,23 @@ for enc in gzip identity; do
     printf '%-10s %22s %22s %8.0f%%\n' "$enc" "$(median_range "${a[@]}")" "$(median_range "${n[@]}")" "$ratio"
 done
 
-# ---- 2. Redis memory per cached page
-start_build 04-pool $IDENTITY_PORT bench04
-curl -sf -o /dev/null -H "X-API-Key: $KEY" "http://127.0.0.1:$IDENTITY_PORT$PAGE" ||
-    ab_die "04-pool does not serve $PAGE"
+# ---- 2. Redis memory per cached page: one fill by each build, each in a scope of its own
+# in Redis database 1, where nothing else is
+start_build 04-pool $IDENTITY_PORT bench04 1
+start_build 06-async $MEMORY_PORT bench06m 1
+for port in $IDENTITY_PORT $MEMORY_PORT; do
+    curl -sf -o /dev/null -H "X-API-Key: $KEY" "http://127.0.0.1:$port$PAGE" || ab_die "no page from port $port"
+done
 echo "== Redis memory per cached page ($PAGE, $(wc -c <"$TMP/body.json") bytes of JSON)," \
     "one page per hash; redis $(redis-server --version | awk '{ print $3 }' | cut -d= -f2)"
 printf '%-22s %14s %20s\n' "L2 form" "value bytes" "MEMORY USAGE bytes"
-for h in $(redis-cli -p $REDIS_PORT --scan --pattern 'apibench:cache:*:latest'); do
-    field=$(redis-cli -p $REDIS_PORT HKEYS "$h" | grep -v '^#' | head -n 1)
-    value=$(redis-cli -p $REDIS_PORT EVAL "return string.sub(redis.call('HGET', KEYS[1], ARGV[1]), 1, 40)" \
+rcli1() { redis-cli -p $REDIS_PORT -n 1 "$@"; }
+for h in $(rcli1 --scan --pattern 'apibench:cache:*:latest'); do
+    field=$(rcli1 HKEYS "$h" | grep -v '^#' | head -n 1)
+    value=$(rcli1 EVAL "return string.sub(redis.call('HGET', KEYS[1], ARGV[1]), 1, 40)" \
         1 "$h" "$field" | cut -d'|' -f2)
     form=$([ "$value" = g ] && echo "gzip (06-async)" || echo "identity (04-pool)")
-    printf '%-22s %14s %20s\n' "$form" "$(redis-cli -p $REDIS_PORT HSTRLEN "$h" "$field")" \
-        "$(redis-cli -p $REDIS_PORT MEMORY USAGE "$h" SAMPLES 0)"
+    printf '%-22s %14s %20s\n' "$form" "$(rcli1 HSTRLEN "$h" "$field")" "$(rcli1 MEMORY USAGE "$h" SAMPLES 0)"
 done | sort -r
 
 [ "$RSS_SECONDS" -gt 0 ] || exit 0

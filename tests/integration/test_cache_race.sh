@@ -30,7 +30,7 @@ rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 api_setup apibench_t_cache_race
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0 # start_build's servers use the private Redis
 LOGDIR=$API_TMP
-KEY=${KEY[1]} # user 1 sees every site
+ADMIN_KEY=${KEY[1]} # user 1 sees every site
 mapfile -t DEVICES < <("$PSQL" -X -At "$T_DATABASE_URL" -c "SELECT id FROM devices
     WHERE status = 'active' ORDER BY id LIMIT 2")
 [ "${#DEVICES[@]}" = 2 ] || fail "need two active devices"
@@ -44,7 +44,7 @@ A=http://127.0.0.1:$PORT_A B=http://127.0.0.1:$PORT_B
 # inflates it, and B answers identity and gzip clients with the bytes A sent.
 PAGE=/api/readings/latest?limit=100
 page() { # URL OUT [ACCEPT] - GET with the headers in OUT.h
-    curl -s --max-time 10 -H "X-API-Key: $KEY" ${3:+-H "Accept-Encoding: $3"} -o "$2" -D "$2.h" "$1$PAGE"
+    curl -s --max-time 10 -H "X-API-Key: $ADMIN_KEY" ${3:+-H "Accept-Encoding: $3"} -o "$2" -D "$2.h" "$1$PAGE"
 }
 page "$A" "$LOGDIR/a.json"
 HEADLINE=$(rcli --scan --pattern 'apibench:cache:*:latest' | head -n 1)
@@ -64,7 +64,7 @@ check 'cmp -s <(gzip -dc "$LOGDIR/b.gz") "$LOGDIR/a.json"' "B's gzip body decode
 
 # ---------------------------------------------------------------- 1. no stale read
 note "ingesting into device ${DEVICES[0]} through A while reading it through A and B"
-if out=$("$RACE" race "$A" "$A,$B" "$KEY" "${DEVICES[0]}" 15 3 1000 2>"$LOGDIR/race.err"); then
+if out=$("$RACE" race "$A" "$A,$B" "$ADMIN_KEY" "${DEVICES[0]}" 15 3 1000 2>"$LOGDIR/race.err"); then
     ok=yes
 else
     ok=no
@@ -75,7 +75,7 @@ check '[ "$ok" = yes ]' "no read after an acknowledged ingest showed older data 
 
 # ---------------------------------------------------------------- 2. bounded Redis hash
 start_build 05-gzip "$PORT_C" --quiet --l2-dynamic-ttl 1
-out=$("$RACE" distinct "http://127.0.0.1:$PORT_C" "$KEY" "${DEVICES[1]}" 3000 300) ||
+out=$("$RACE" distinct "http://127.0.0.1:$PORT_C" "$ADMIN_KEY" "${DEVICES[1]}" 3000 300) ||
     fail "distinct reads failed: $out"
 note "$out"
 HASH=$(rcli --scan --pattern "apibench:cache:*:device:${DEVICES[1]}" | head -n 1)
