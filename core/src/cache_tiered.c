@@ -104,7 +104,9 @@ static const char PUT_SCRIPT[] =
     "  if ARGV[1] ~= '' then redis.call('HSET', h, '" VERSION_FIELD "', ARGV[1]) end\n"
     "end\n"
     "redis.call('HSET', h, ARGV[2], ARGV[3])\n"
-    "if redis.call('EXPIRE', h, ARGV[4], 'NX') == 0 then redis.call('EXPIRE', h, ARGV[4], 'GT') end\n"
+    "if redis.call('EXPIRE', h, ARGV[4], 'NX') == 0 then\n"
+    "  redis.call('EXPIRE', h, ARGV[4], 'GT')\n"
+    "end\n"
     "return 1\n";
 
 /* Replaces the hash by one holding only a new version. KEYS[1] hash; ARGV version, ttl s. */
@@ -431,8 +433,8 @@ static char *l2_pack(const struct cache_entry *e, int ttl_s, size_t *value_len)
     const char *form = e->gzip ? e->gzip : e->body;
     size_t flen = e->gzip ? e->gzip_len : e->len;
     char prefix[40];
-    int plen = snprintf(prefix, sizeof prefix, "%lld|%c|",
-                        (long long)(wall_ms() + ttl_s * 1000LL), e->gzip ? 'g' : 'i');
+    int plen = snprintf(prefix, sizeof prefix, "%lld|%c|", (long long)(wall_ms() + ttl_s * 1000LL),
+                        e->gzip ? 'g' : 'i');
     char *value = xmalloc((size_t)plen + flen + 1);
     memcpy(value, prefix, (size_t)plen);
     if (flen)

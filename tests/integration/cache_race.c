@@ -124,7 +124,8 @@ static long newest_number(const char *body)
     {
         if (!json_is_array(v))
             continue;
-        int64_t ms = parse_ms(json_string_value(json_object_get(json_array_get(v, 0), "timestamp")));
+        int64_t ms =
+            parse_ms(json_string_value(json_object_get(json_array_get(v, 0), "timestamp")));
         n = json_array_size(v) == 0 ? 0 : ms < 0 ? -1 : ms <= base_ms ? 0 : (long)(ms - base_ms);
         break;
     }
@@ -137,7 +138,7 @@ static long newest_number(const char *body)
 static const char *ingest_url, *api_key;
 static int device, seconds;
 static int64_t slack_us;
-static _Atomic long acked;               /* the newest acknowledged reading number */
+static _Atomic long acked;                /* the newest acknowledged reading number */
 static int64_t acked_at[MAX_INGESTS + 1]; /* when each was acknowledged */
 static _Atomic bool stop;
 static _Atomic long reads, violations, read_errors;

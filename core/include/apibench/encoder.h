@@ -32,8 +32,8 @@ struct encoder_ops {
     /* Like encode, but where encode would compress it sends gzip (body's encoding from
      * precompress, not NULL) instead: never compresses. Always fills out with a new buffer.
      * Returns 0, or -1 when out of memory. */
-    int (*encode_entry)(const char *accept_encoding, const char *body, size_t len,
-                        const char *gzip, size_t gzip_len, struct encoded *out);
+    int (*encode_entry)(const char *accept_encoding, const char *body, size_t len, const char *gzip,
+                        size_t gzip_len, struct encoded *out);
 };
 
 extern const struct encoder_ops encoder_identity; /* 01-04 */

@@ -357,7 +357,7 @@ static void test_entry_forms(void **state)
     assert_memory_equal(back, body, 19500);
     assert_int_equal(back[len], '\0');
     free(back);
-    assert_null(gzip_decode(gz, gz_len, 19499, &len));     /* over the limit */
+    assert_null(gzip_decode(gz, gz_len, 19499, &len));       /* over the limit */
     assert_null(gzip_decode(gz, gz_len - 1, 1 << 20, &len)); /* truncated */
     gz[gz_len / 2] ^= 0x55;
     assert_null(gzip_decode(gz, gz_len, 1 << 20, &len)); /* corrupt */
