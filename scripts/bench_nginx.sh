@@ -1,31 +1,47 @@
 #!/usr/bin/env bash
-# scripts/bench_nginx.sh - prints two figures of issue 3 (never asserts them):
+# scripts/bench_nginx.sh - prints figures of issues 3 and 10 (never asserts them):
 #
-#  1. Throughput of 05-gzip's cached headline endpoint (GET /api/readings/latest, admin
-#     key, served from L1) against nginx serving the same body as a static file, with the
-#     same wrk settings (-t1 -c32, keep-alive, X-API-Key and Accept-Encoding: gzip sent to
-#     both). Three pairings, so that like is compared with like:
-#       gzip, dynamic   nginx `gzip on; gzip_comp_level 6` compresses each response, as 05 does
-#       gzip, static    nginx `gzip_static on` sends a file compressed once (nginx's best case)
-#       identity        no Accept-Encoding: both send the 20 KB JSON as is
-#     Target: 05 >= 50% of nginx's requests/s.
-#  2. The server's RSS sampled every 5 s during a 60 s load whose requests are nearly all
-#     distinct (random device and limit, ~500k keys): the L1 cache is bounded by
-#     --l1-max-entries (10 000), so RSS must level off rather than grow.
+#  1. Requests/s of 06-async's cached headline page (GET /api/readings/latest?limit=100,
+#     admin key, answered from L1) against nginx serving the same bytes from a file, in one
+#     run, with the same wrk settings (-t1 -c32, keep-alive):
+#       gzip      Accept-Encoding: gzip; nginx `gzip_static on` sends a file compressed once
+#                 (gzip -6), as 06 sends the gzip its cache entry made once
+#       identity  no Accept-Encoding: both send the ~20 KB JSON as it is
+#     The server under test (06 or nginx, one worker) is pinned to SERVER_CPU and wrk to
+#     WRK_CPU with taskset, so they do not share a core; PostgreSQL and Redis are idle
+#     (every request is an L1 hit). ROUNDS rounds alternate 06 and nginx; each figure is
+#     the median with the range over the rounds. Goal (issue 10): 06 >= 80% of nginx in
+#     both. The load generator's own cost is on WRK_CPU; its ceiling is not measured here
+#     (scripts/bench_generator.sh does that).
+#  2. Redis memory per cached page, identity (04-pool) against gzip (06-async): the field
+#     value's bytes (what an L2 hit moves) and MEMORY USAGE of the namespace's hash holding
+#     that one page, in a private redis-server of this script.
+#  3. 06's RSS sampled every 5 s during a load of nearly all distinct requests (random
+#     device and limit, ~500k keys): L1 is bounded by --l1-max-entries (10 000), so RSS
+#     must level off rather than grow. RSS_SECONDS=0 skips it.
 #
 # Usage: scripts/bench_nginx.sh [BUILD_DIR]   (default build/). Needs the private services
-# (scripts/services start), wrk and nginx (nginx-light). Seeds its own scale-1 database
-# apibench_t_api_bench. Ports: nginx 18390, apibench-05-gzip 18391.
-# BENCH_SECONDS (10) and RSS_SECONDS (60) change the durations.
+# (scripts/services start), wrk, nginx (nginx-light), redis-server and taskset. Seeds its
+# own scale-1 database apibench_t_api_bench. Ports 18150-18153 and 18191 (redis).
+# BENCH_SECONDS (10), ROUNDS (3), RSS_SECONDS (60), SERVER_CPU (0), WRK_CPU (1) and
+# API_THREADS (06's --threads; default the build's 32, sized for database waits: with every
+# request an L1 hit, fewer threads switch less) change the settings.
 set -euo pipefail
 AB_PROG=bench_nginx
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BUILD_DIR=${1:-$APIBENCH_ROOT/build}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
+ROUNDS=${ROUNDS:-3}
 RSS_SECONDS=${RSS_SECONDS:-60}
-NGINX_PORT=18390
-API_PORT=18391
+API_THREADS=${API_THREADS:-}
+SERVER_CPU=${SERVER_CPU:-0}
+WRK_CPU=${WRK_CPU:-1}
+NGINX_PORT=18150
+API_PORT=18151
+IDENTITY_PORT=18152
+MEMORY_PORT=18153
+REDIS_PORT=18191
 DB=apibench_t_api_bench
 TMP=$(mktemp -d /tmp/apibench-bench-nginx.XXXXXX)
 PIDS=()
@@ -38,43 +54,56 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for cmd in wrk curl psql; do command -v $cmd >/dev/null || ab_die "missing $cmd"; done
+for cmd in wrk curl psql taskset redis-server redis-cli bc; do
+    command -v $cmd >/dev/null || ab_die "missing $cmd"
+done
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || ab_die "missing nginx (apt-get install nginx-light)"
-for b in apibench apibench-05-gzip; do
+for b in apibench apibench-04-pool apibench-06-async; do
     [ -x "$BUILD_DIR/$b" ] || ab_die "missing $BUILD_DIR/$b (build first)"
 done
 eval "$("$APIBENCH_ROOT/scripts/services" env)"
 
-# ---- a seeded scale-1 database with the indexes 05 needs
+# ---- a seeded scale-1 database with the indexes 04 and 06 need
 ab_say "seeding $DB (scale 1)"
 psql -X -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
 OWNER_URL=${DATABASE_URL%/*}/$DB
 APP_URL=${APP_DATABASE_URL%/*}/$DB
 "$BUILD_DIR/apibench" seed --scale 1 --seed 1 --database-url "$OWNER_URL" --quiet >/dev/null
 psql -X -q "$OWNER_URL" -f "$APIBENCH_ROOT/sql/indexes_article.sql" \
-    -f "$APIBENCH_ROOT/sql/index_headline.sql" -c ANALYZE >/dev/null
+    -f "$APIBENCH_ROOT/sql/index_headline.sql" -f "$APIBENCH_ROOT/sql/async.sql" -c ANALYZE >/dev/null
 KEY=$("$BUILD_DIR/apibench" keys --seed 1 | awk '$1 == 1 { print $3 }')
+PAGE=/api/readings/latest?limit=100
 
-# ---- the server, its cache warmed
-"$BUILD_DIR/apibench-05-gzip" --port $API_PORT --database-url "$APP_URL?fallback_application_name=bench$$" \
-    --redis-url "$REDIS_URL" --quiet 2>"$TMP/server.log" &
-API_PID=$!
-PIDS+=("$API_PID")
-API_URL=http://127.0.0.1:$API_PORT/api/readings/latest
-for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$API_PORT/healthz" && break; sleep 0.1; done
-curl -sf -o "$TMP/body.json" -H "X-API-Key: $KEY" "$API_URL" || ab_die "05-gzip does not serve $API_URL"
+# ---- a private Redis, so that its keys are this script's alone
+redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
+    >"$TMP/redis.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 50); do redis-cli -p $REDIS_PORT ping >/dev/null 2>&1 && break; sleep 0.1; done
+RURL=redis://127.0.0.1:$REDIS_PORT/0
 
-# ---- nginx with the same body at the same path
-mkdir -p "$TMP/www/api/readings" "$TMP/logs" "$TMP/tmp" "$TMP/www-static/api/readings"
-chmod 755 "$TMP" "$TMP/www" "$TMP/www/api" "$TMP/www/api/readings" "$TMP/www-static" \
-    "$TMP/www-static/api" "$TMP/www-static/api/readings"
+# start_build BUILD PORT APP_NAME [REDIS_DB] - a server pinned to SERVER_CPU; APP_NAME gives
+# it a cache scope of its own (the scope is a hash of the database URL).
+start_build() {
+    taskset -c "$SERVER_CPU" "$BUILD_DIR/apibench-$1" --port "$2" --quiet ${API_THREADS:+--threads "$API_THREADS"} \
+        --database-url "$APP_URL?fallback_application_name=$3" --redis-url "${RURL%/*}/${4:-0}" \
+        2>"$TMP/$1.log" &
+    PIDS+=("$!")
+    for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$2/healthz" && return 0; sleep 0.1; done
+    ab_die "apibench-$1 did not start: $(cat "$TMP/$1.log")"
+}
+start_build 06-async $API_PORT bench06
+API_PID=${PIDS[-1]}
+API_URL=http://127.0.0.1:$API_PORT$PAGE
+curl -sf -o "$TMP/body.json" -H "X-API-Key: $KEY" "$API_URL" || ab_die "06-async does not serve $API_URL"
+
+# ---- nginx with the same body at the same path, and its gzip made once
+mkdir -p "$TMP/www/api/readings" "$TMP/logs" "$TMP/tmp"
+chmod 755 "$TMP" "$TMP/www" "$TMP/www/api" "$TMP/www/api/readings"
 cp "$TMP/body.json" "$TMP/www/api/readings/latest"
-cp "$TMP/body.json" "$TMP/www-static/api/readings/latest"
-gzip -6 -n -c "$TMP/body.json" >"$TMP/www-static/api/readings/latest.gz"
-chmod 644 "$TMP"/www*/api/readings/*
-start_nginx() { # start_nginx ROOT GZIP_DIRECTIVES
-    cat >"$TMP/nginx.conf" <<CONF
+gzip -6 -n -c "$TMP/body.json" >"$TMP/www/api/readings/latest.gz"
+chmod 644 "$TMP"/www/api/readings/*
+cat >"$TMP/nginx.conf" <<CONF
 worker_processes 1;
 pid $TMP/nginx.pid;
 error_log $TMP/logs/error.log warn;
@@ -89,25 +118,25 @@ http {
     keepalive_requests 10000000;
     keepalive_timeout 60s;
     default_type application/json;
-    $2
-    server { listen 127.0.0.1:$NGINX_PORT; root $1; }
+    gzip_static on;
+    gzip_vary on;
+    server { listen 127.0.0.1:$NGINX_PORT; root $TMP/www; }
 }
 CONF
-    "$NGINX" -p "$TMP" -e "$TMP/logs/error.log" -c "$TMP/nginx.conf" -g 'daemon off;' &
-    NGINX_PID=$!
-    PIDS+=("$NGINX_PID")
-    for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT/api/readings/latest" && return 0; sleep 0.1; done
-    ab_die "nginx did not start: $(cat "$TMP/logs/error.log")"
-}
-stop_nginx() { kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null || true; }
+taskset -c "$SERVER_CPU" "$NGINX" -p "$TMP" -e "$TMP/logs/error.log" -c "$TMP/nginx.conf" -g 'daemon off;' &
+PIDS+=("$!")
+NGINX_URL=http://127.0.0.1:$NGINX_PORT/api/readings/latest
+for _ in $(seq 50); do curl -sf -o /dev/null "$NGINX_URL" && break; sleep 0.1; done
+curl -sf -o /dev/null "$NGINX_URL" || ab_die "nginx did not start: $(cat "$TMP/logs/error.log")"
 
-# rps URL [HEADER...] - requests/s from one wrk run; fails on any non-2xx or socket error.
+# rps URL [HEADER...] - requests/s of one wrk run on WRK_CPU; fails on any non-2xx or
+# socket error.
 rps() {
     local url=$1 out
     shift
     local hdr=(-H "X-API-Key: $KEY")
     for h in "$@"; do hdr+=(-H "$h"); done
-    out=$(wrk -t1 -c32 -d"${BENCH_SECONDS}s" "${hdr[@]}" "$url")
+    out=$(taskset -c "$WRK_CPU" wrk -t1 -c32 -d"${BENCH_SECONDS}s" "${hdr[@]}" "$url")
     if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
         printf '%s\n' "$out" >&2
         ab_die "errors during the wrk run against $url"
@@ -115,40 +144,70 @@ rps() {
     awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
 }
 
-# same_body ACCEPT - 05 and nginx send the same bytes once decoded, and both compress (or not)
-same_body() {
+# same_bytes ACCEPT - 06 and nginx send the same bytes on the wire (the same gzip member
+# too, since both are gzip -6 of one body) and agree on Content-Encoding.
+same_bytes() {
     local enc=$1
-    curl -s --compressed -H "X-API-Key: $KEY" ${enc:+-H "Accept-Encoding: $enc"} -o "$TMP/a" -D "$TMP/ha" "$API_URL"
-    curl -s --compressed -H "X-API-Key: $KEY" ${enc:+-H "Accept-Encoding: $enc"} -o "$TMP/b" -D "$TMP/hb" \
-        "http://127.0.0.1:$NGINX_PORT/api/readings/latest"
-    cmp -s "$TMP/a" "$TMP/b" || ab_die "nginx and 05-gzip bodies differ"
+    curl -s -H "X-API-Key: $KEY" ${enc:+-H "Accept-Encoding: $enc"} -o "$TMP/a" -D "$TMP/ha" "$API_URL"
+    curl -s ${enc:+-H "Accept-Encoding: $enc"} -o "$TMP/b" -D "$TMP/hb" "$NGINX_URL"
     [ "$(grep -ci '^content-encoding: gzip' "$TMP/ha")" = "$(grep -ci '^content-encoding: gzip' "$TMP/hb")" ] ||
         ab_die "only one side compresses (Accept-Encoding: ${enc:-none})"
+    if [ -n "$enc" ]; then
+        cmp -s <(gzip -dc "$TMP/a") <(gzip -dc "$TMP/b") || ab_die "06 and nginx bodies differ (gzip)"
+        echo "$(wc -c <"$TMP/a") vs $(wc -c <"$TMP/b") bytes"
+    else
+        cmp -s "$TMP/a" "$TMP/b" || ab_die "06 and nginx bodies differ (identity)"
+    fi
 }
 
+# median_range V... - "median (min-max)" of the values.
+median_range() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        printf "%.0f (%.0f-%.0f)", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR] }'
+}
+median() { median_range "$@" | cut -d' ' -f1; }
+
+gz_sizes=$(same_bytes gzip)
+same_bytes ""
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores;" \
-    "wrk -t1 -c32 -d${BENCH_SECONDS}s; body $(wc -c <"$TMP/body.json") bytes JSON," \
-    "$(gzip -6 -n -c "$TMP/body.json" | wc -c) gzipped; nginx $("$NGINX" -v 2>&1 | cut -d/ -f2), 1 worker;" \
-    "apibench-05-gzip, default threads; everything on one machine"
-printf '%-16s %12s %12s %8s\n' pairing "05 req/s" "nginx req/s" "05/nginx"
-report() { printf '%-16s %12.0f %12.0f %7.0f%%\n' "$1" "$2" "$3" "$(echo "100 * $2 / $3" | bc -l)"; }
+    "server (06 or nginx, 1 worker) on cpu $SERVER_CPU, wrk -t1 -c32 -d${BENCH_SECONDS}s on cpu $WRK_CPU;"
+echo "   body $(wc -c <"$TMP/body.json") bytes JSON, gzip $gz_sizes (06 vs nginx's file);" \
+    "nginx $("$NGINX" -v 2>&1 | cut -d/ -f2); apibench-06-async --threads ${API_THREADS:-32 (default)}, --quiet;" \
+    "$ROUNDS rounds, median (min-max) requests/s"
+printf '%-10s %22s %22s %9s\n' encoding "06-async req/s" "nginx req/s" "06/nginx"
+for enc in gzip identity; do
+    hdr=()
+    [ "$enc" = gzip ] && hdr=("Accept-Encoding: gzip")
+    a=() n=()
+    for ((r = 1; r <= ROUNDS; r++)); do
+        a+=("$(rps "$API_URL" "${hdr[@]+"${hdr[@]}"}")")
+        n+=("$(rps "$NGINX_URL" "${hdr[@]+"${hdr[@]}"}")")
+    done
+    ratio=$(echo "100 * $(median "${a[@]}") / $(median "${n[@]}")" | bc -l)
+    printf '%-10s %22s %22s %8.0f%%\n' "$enc" "$(median_range "${a[@]}")" "$(median_range "${n[@]}")" "$ratio"
+done
 
-start_nginx "$TMP/www" "gzip on; gzip_comp_level 6; gzip_min_length 1024; gzip_types application/json;"
-same_body gzip
-a=$(rps "$API_URL" "Accept-Encoding: gzip"); n=$(rps "http://127.0.0.1:$NGINX_PORT/api/readings/latest" "Accept-Encoding: gzip")
-report "gzip, dynamic" "$a" "$n"
-stop_nginx
+# ---- 2. Redis memory per cached page: one fill by each build, each in a scope of its own
+# in Redis database 1, where nothing else is
+start_build 04-pool $IDENTITY_PORT bench04 1
+start_build 06-async $MEMORY_PORT bench06m 1
+for port in $IDENTITY_PORT $MEMORY_PORT; do
+    curl -sf -o /dev/null -H "X-API-Key: $KEY" "http://127.0.0.1:$port$PAGE" || ab_die "no page from port $port"
+done
+echo "== Redis memory per cached page ($PAGE, $(wc -c <"$TMP/body.json") bytes of JSON)," \
+    "one page per hash; redis $(redis-server --version | awk '{ print $3 }' | cut -d= -f2)"
+printf '%-22s %14s %20s\n' "L2 form" "value bytes" "MEMORY USAGE bytes"
+rcli1() { redis-cli -p $REDIS_PORT -n 1 "$@"; }
+for h in $(rcli1 --scan --pattern 'apibench:cache:*:latest'); do
+    field=$(rcli1 HKEYS "$h" | grep -v '^#' | head -n 1)
+    value=$(rcli1 EVAL "return string.sub(redis.call('HGET', KEYS[1], ARGV[1]), 1, 40)" \
+        1 "$h" "$field" | cut -d'|' -f2)
+    form=$([ "$value" = g ] && echo "gzip (06-async)" || echo "identity (04-pool)")
+    printf '%-22s %14s %20s\n' "$form" "$(rcli1 HSTRLEN "$h" "$field")" "$(rcli1 MEMORY USAGE "$h" SAMPLES 0)"
+done | sort -r
 
-start_nginx "$TMP/www-static" "gzip_static on;"
-same_body gzip
-a=$(rps "$API_URL" "Accept-Encoding: gzip"); n=$(rps "http://127.0.0.1:$NGINX_PORT/api/readings/latest" "Accept-Encoding: gzip")
-report "gzip, static" "$a" "$n"
-same_body ""
-a=$(rps "$API_URL"); n=$(rps "http://127.0.0.1:$NGINX_PORT/api/readings/latest")
-report "identity" "$a" "$n"
-stop_nginx
-
-# ---- RSS under a 60 s load of nearly all distinct requests
+[ "$RSS_SECONDS" -gt 0 ] || exit 0
+# ---- 3. RSS under a load of nearly all distinct requests
 cat >"$TMP/distinct.lua" <<'LUA'
 math.randomseed(7)
 request = function()
@@ -162,10 +221,10 @@ request = function()
 end
 LUA
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$API_PID/status"; }
-echo "== RSS of apibench-05-gzip (--l1-max-entries 10000) during ${RSS_SECONDS}s of distinct requests (wrk -t1 -c16)"
+echo "== RSS of apibench-06-async (--l1-max-entries 10000) during ${RSS_SECONDS}s of distinct requests (wrk -t1 -c16)"
 before_entries=$(curl -s "http://127.0.0.1:$API_PORT/metrics" | awk '$1 == "apibench_db_queries_total" { print $2 }')
-wrk -t1 -c16 -d"${RSS_SECONDS}s" -H "X-API-Key: $KEY" -H "Accept-Encoding: gzip" -s "$TMP/distinct.lua" \
-    "http://127.0.0.1:$API_PORT" >"$TMP/rss-wrk.txt" &
+taskset -c "$WRK_CPU" wrk -t1 -c16 -d"${RSS_SECONDS}s" -H "X-API-Key: $KEY" -H "Accept-Encoding: gzip" \
+    -s "$TMP/distinct.lua" "http://127.0.0.1:$API_PORT" >"$TMP/rss-wrk.txt" &
 WRK_PID=$!
 PIDS+=("$WRK_PID")
 samples="start $(rss_kb) kB"

@@ -165,12 +165,11 @@ int auth_caller(struct reqctx *ctx, const char *key, struct caller *who, struct 
     auth_hash_param(hash, hexkey);
 
     /* The digest, not the key, names the cache entry: a cache dump reveals no key. */
-    size_t len = 0;
+    struct cache_entry cached;
     const char *level = NULL;
-    char *cached = b->cache->get(ctx->srv->cache, AUTH_NS, hexkey + 2, &len, &level);
-    if (cached) {
-        int rc = auth_caller_from_json(cached, len, who);
-        free(cached);
+    if (b->cache->get(ctx->srv->cache, AUTH_NS, hexkey + 2, &cached, &level)) {
+        int rc = auth_caller_from_json(cached.body, cached.len, who);
+        cache_entry_free(&cached);
         if (rc == 0)
             return 0;
     }
@@ -184,7 +183,8 @@ int auth_caller(struct reqctx *ctx, const char *key, struct caller *who, struct 
     size_t n;
     char *body = render_json(j, &n);
     json_decref(j);
-    b->cache->put(ctx->srv->cache, AUTH_NS, hexkey + 2, body, n, CACHE_STATIC);
+    struct cache_entry entry = {.body = body, .len = n};
+    b->cache->put(ctx->srv->cache, AUTH_NS, hexkey + 2, &entry, CACHE_STATIC);
     free(body);
     return 0;
 }

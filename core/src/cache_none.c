@@ -18,27 +18,25 @@ static struct cache *none_open(const struct config *cfg, char *err, size_t errle
     return (struct cache *)&none_handle;
 }
 
-static char *none_get(struct cache *c, const char *ns, const char *key, size_t *len,
-                      const char **level)
+static bool none_get(struct cache *c, const char *ns, const char *key, struct cache_entry *out,
+                     const char **level)
 {
     (void)c;
     (void)ns;
     (void)key;
-    if (len)
-        *len = 0;
+    *out = (struct cache_entry){0};
     if (level)
         *level = NULL;
-    return NULL;
+    return false;
 }
 
-static void none_put(struct cache *c, const char *ns, const char *key, const char *body, size_t len,
+static void none_put(struct cache *c, const char *ns, const char *key, const struct cache_entry *e,
                      enum cache_class cls)
 {
     (void)c;
     (void)ns;
     (void)key;
-    (void)body;
-    (void)len;
+    (void)e;
     (void)cls;
 }
 

@@ -1,26 +1,47 @@
 /* cache_tiered.c - the two-level cache of 03-cache on: L1 an in-process TTL map (ttlmap.c,
  * 5 s), L2 Redis shared by every instance (5 min for static data, 30 s for dynamic).
  *
+ * What each level keeps. An entry is a body and, from builds that compress, its gzip
+ * encoding (cache.h). L1 keeps both, so that a hit costs a copy whatever the client accepts:
+ * inflating the 19.5 KB headline page for an identity client would cost about 19 us per
+ * response against 0.4 us for copying it (scripts/bench_gzip.c), while keeping the identity
+ * body beside the gzip costs L1 memory only. L2 keeps one form, the smaller: the gzip when
+ * there is one (about a sixth of the identity body's bytes in Redis and on the wire), else
+ * the body; an L2 hit inflates it once, to fill L1.
+ *
  * L2 layout: namespace ns is the Redis hash "apibench:cache:<scope>:<ns>"; each field is a
- * key and its value is "<expires_at_ms>|<body>" (wall clock), because Redis 7.0 has no
- * per-field expiry and one hash holds entries of both classes. A field past its time is a
- * miss. The hash itself gets a TTL that only ever grows (EXPIRE NX, then EXPIRE GT), so it
- * outlives its longest-lived field and disappears once every field is dead. <scope> is a
+ * key and its value is "<expires_at_ms>|g|<gzip>" or "<expires_at_ms>|i|<body>" (wall
+ * clock), because Redis 7.0 has no per-field expiry and one hash holds entries of both
+ * classes. A field past its time is a miss. The field "#version" (keys never start with
+ * '#') holds the namespace's version, a unique value set by each invalidation. <scope> is a
  * hash of the database URL: instances serving one database share entries and
  * invalidations, while instances (or tests) serving other databases from the same Redis
  * never see each other's rows. Without a database URL the scope and its colon are left out.
  *
- * Invalidation of ns: bump its L1 generation here, DEL the hash, and PUBLISH
- * "<instance> <ns>" on "apibench:invalidate[:<scope>]". A subscriber thread in every
- * instance drops ns from its own L1 when another instance's message arrives, and drops all
- * of L1 whenever it (re)subscribes, since messages sent while it was away are lost.
+ * Invalidation of ns, after the write committed: one script replaces the hash by one holding
+ * only a new "#version"; then PUBLISH "<instance> <ns>" on "apibench:invalidate[:<scope>]";
+ * then bump ns's L1 generation here. A subscriber thread in every instance drops ns from its
+ * own L1 when another instance's message arrives, and drops all of L1 whenever it
+ * (re)subscribes, since messages sent while it was away are lost.
+ *
+ * No stale write after an invalidation. A lookup that misses L1 reads the field and
+ * "#version" in one HMGET, before the request reads PostgreSQL; its put stores the result
+ * only if "#version" is still what it read (compare-and-set in one script), and into L1 only
+ * if ns's L1 generation has not moved. A request that read PostgreSQL before a commit can
+ * therefore not store its result after that commit's invalidation, in this instance or any
+ * other. Because Redis is updated before L1's generation moves, an L2 read that raced the
+ * invalidation is dropped from L1 too.
+ *
+ * Redis memory. Expired fields are removed by the put script: each write samples up to 4
+ * fields and deletes the expired ones, which keeps a hash within about 4/3 of its live
+ * entries, and a hash that reaches L2_MAX_FIELDS fields is emptied (it is a cache). The
+ * hash's TTL is that of its longest-lived field, so an idle namespace disappears. Live
+ * entries are bounded by the write rate times the class TTL; Redis's maxmemory with an
+ * volatile-lru policy gives a hard total (variants/03-cache/README.md).
  *
  * Staleness bounds (what the contract allows between builds):
- *  - normal operation: none beyond pub/sub delivery (sub-millisecond on loopback), except
- *    that a request which read PostgreSQL before another instance's commit but stores its
- *    result after that instance's DEL leaves a stale L2 entry (up to its class TTL) and
- *    only if the PUBLISH had not yet reached this instance; locally, a put is skipped when
- *    its namespace was invalidated since the request's get.
+ *  - normal operation: none in the invalidating instance; in the others, pub/sub delivery
+ *    (sub-millisecond on loopback) for what their L1 holds.
  *  - Redis unreachable: invalidations cannot be sent, so other instances serve from their
  *    L1 for up to l1_ttl (5 s), and L2 entries stored before the outage may be stale for up
  *    to their class TTL (30 s dynamic, 300 s static) once Redis is back.
@@ -46,6 +67,7 @@
 #include <unistd.h>
 
 #include "apibench/config.h"
+#include "apibench/encoder.h"
 #include "apibench/metrics.h"
 #include "apibench/redis_url.h"
 #include "apibench/request.h"
@@ -60,6 +82,39 @@
 #define L1_MAX_BYTES ((size_t)256 << 20)
 #define CHANNEL_PREFIX "apibench:invalidate"
 #define HASH_PREFIX "apibench:cache:"
+#define VERSION_FIELD "#version"
+#define L2_MAX_FIELDS 4096          /* a hash that reaches this many fields is emptied */
+#define L2_PRUNE_SAMPLE 4           /* fields each write checks for expiry */
+#define MAX_BODY ((size_t)64 << 20) /* an L2 gzip decoding to more is treated as absent */
+
+/* Stores a field only if the namespace's version is still the one its request read (ARGV[1],
+ * "" for none), after deleting the expired fields of a small random sample; empties a full
+ * hash. KEYS[1] hash; ARGV field, value, ttl s, now ms, max fields, sample size. */
+static const char PUT_SCRIPT[] =
+    "local h = KEYS[1]\n"
+    "if (redis.call('HGET', h, '" VERSION_FIELD "') or '') ~= ARGV[1] then return 0 end\n"
+    "local now = tonumber(ARGV[5])\n"
+    "local sample = redis.call('HRANDFIELD', h, tonumber(ARGV[7]), 'WITHVALUES')\n"
+    "for i = 1, #sample, 2 do\n"
+    "  local exp = tonumber(string.match(sample[i + 1], '^(%d+)|'))\n"
+    "  if exp and exp <= now then redis.call('HDEL', h, sample[i]) end\n"
+    "end\n"
+    "if redis.call('HLEN', h) >= tonumber(ARGV[6]) then\n"
+    "  redis.call('DEL', h)\n"
+    "  if ARGV[1] ~= '' then redis.call('HSET', h, '" VERSION_FIELD "', ARGV[1]) end\n"
+    "end\n"
+    "redis.call('HSET', h, ARGV[2], ARGV[3])\n"
+    "if redis.call('EXPIRE', h, ARGV[4], 'NX') == 0 then\n"
+    "  redis.call('EXPIRE', h, ARGV[4], 'GT')\n"
+    "end\n"
+    "return 1\n";
+
+/* Replaces the hash by one holding only a new version. KEYS[1] hash; ARGV version, ttl s. */
+static const char INVALIDATE_SCRIPT[] =
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('HSET', KEYS[1], '" VERSION_FIELD "', ARGV[1])\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+    "return 1\n";
 
 struct cache {
     struct ttlmap *l1;
@@ -77,6 +132,7 @@ struct cache {
     _Atomic int64_t next_connect_ms; /* no connect attempt before this (monotonic) */
     _Atomic int64_t next_warning_ms;
     _Atomic uint64_t write_errors; /* puts and invalidations that could not reach Redis */
+    _Atomic uint64_t versions;     /* invalidations made here: part of each new version */
 
     /* the subscriber thread */
     pthread_t subscriber;
@@ -216,13 +272,16 @@ static void set_scope(struct cache *c, const char *database_url)
              n ? (int)(n - 1) : 0, c->scope);
 }
 
-/* --- the generation a request saw at get time, so that its put can tell whether ns was
- * invalidated while it was reading PostgreSQL. One request per thread at a time. */
+/* --- what a request saw at get time (the L1 generation and the L2 version of ns), so that
+ * its put can tell whether ns was invalidated while it was reading PostgreSQL. One request
+ * per thread at a time. */
 
 struct seen {
     const struct cache *cache;
     uint64_t gen;
-    char nskey[512]; /* ns NUL key NUL; empty when unset or too long */
+    bool version_known; /* false when L2 was not read (L1 hit, Redis down) */
+    char version[64];   /* "#version" as read, "" when absent */
+    char nskey[512];    /* ns NUL key NUL; empty when unset or too long */
 };
 
 static _Thread_local struct seen seen;
@@ -231,6 +290,7 @@ static void seen_set(const struct cache *c, const char *ns, const char *key, uin
 {
     size_t nl = strlen(ns), kl = strlen(key);
     seen.cache = NULL;
+    seen.version_known = false;
     if (nl + kl + 2 > sizeof seen.nskey)
         return;
     memcpy(seen.nskey, ns, nl + 1);
@@ -239,15 +299,127 @@ static void seen_set(const struct cache *c, const char *ns, const char *key, uin
     seen.cache = c;
 }
 
-/* The generation seen at get time for (ns, key), or the current one. */
-static uint64_t seen_take(struct cache *c, const char *ns, const char *key)
+/* Records the L2 version read for the (ns, key) of the last seen_set; a reply that is not a
+ * string or nil leaves it unknown. */
+static void seen_version(const redisReply *v)
+{
+    if (v->type == REDIS_REPLY_NIL) {
+        seen.version[0] = '\0';
+        seen.version_known = true;
+    } else if (v->type == REDIS_REPLY_STRING && v->len < sizeof seen.version) {
+        memcpy(seen.version, v->str, v->len + 1);
+        seen.version_known = true;
+    }
+}
+
+/* The generation seen at get time for (ns, key), or the current one; *version is the L2
+ * version seen, or NULL when none was (the put then leaves L2 alone). */
+static uint64_t seen_take(struct cache *c, const char *ns, const char *key, const char **version)
 {
     size_t nl = strlen(ns);
+    *version = NULL;
     if (seen.cache == c && strcmp(seen.nskey, ns) == 0 && strcmp(seen.nskey + nl + 1, key) == 0) {
         seen.cache = NULL;
+        if (seen.version_known)
+            *version = seen.version;
         return seen.gen;
     }
     return ttlmap_generation(c->l1, ns);
+}
+
+/* --- the forms of an entry in each level */
+
+void cache_entry_free(struct cache_entry *e)
+{
+    free(e->body);
+    free(e->gzip);
+    *e = (struct cache_entry){0};
+}
+
+/* L1 keeps one blob per entry: body, NUL, gzip, then gzip's length (a size_t). The body's
+ * copy from ttlmap_get is then the entry's body as it is. */
+static char *l1_pack(const struct cache_entry *e, size_t *blob_len)
+{
+    size_t glen = e->gzip ? e->gzip_len : 0;
+    size_t n = e->len + 1 + glen + sizeof glen;
+    char *blob = xmalloc(n);
+    if (e->len)
+        memcpy(blob, e->body, e->len);
+    blob[e->len] = '\0';
+    if (glen)
+        memcpy(blob + e->len + 1, e->gzip, glen);
+    memcpy(blob + n - sizeof glen, &glen, sizeof glen);
+    *blob_len = n;
+    return blob;
+}
+
+/* Takes over blob (from ttlmap_get) as out's body. Returns false for a blob too short. */
+static bool l1_unpack(char *blob, size_t n, struct cache_entry *out)
+{
+    size_t glen;
+    if (n < 1 + sizeof glen)
+        goto bad;
+    memcpy(&glen, blob + n - sizeof glen, sizeof glen);
+    if (glen > n - 1 - sizeof glen)
+        goto bad;
+    out->len = n - 1 - glen - sizeof glen;
+    out->body = blob;
+    out->body[out->len] = '\0';
+    out->gzip = NULL;
+    out->gzip_len = glen;
+    if (glen) {
+        out->gzip = xmalloc(glen);
+        memcpy(out->gzip, blob + out->len + 1, glen);
+    }
+    return true;
+bad:
+    free(blob);
+    return false;
+}
+
+/* The L2 value "<expires_at_ms>|g|<gzip>" or "<expires_at_ms>|i|<body>", malloc'd. */
+static char *l2_pack(const struct cache_entry *e, int ttl_s, size_t *value_len)
+{
+    const char *form = e->gzip ? e->gzip : e->body;
+    size_t flen = e->gzip ? e->gzip_len : e->len;
+    char prefix[40];
+    int plen = snprintf(prefix, sizeof prefix, "%lld|%c|", (long long)(wall_ms() + ttl_s * 1000LL),
+                        e->gzip ? 'g' : 'i');
+    char *value = xmalloc((size_t)plen + flen + 1);
+    memcpy(value, prefix, (size_t)plen);
+    if (flen)
+        memcpy(value + plen, form, flen);
+    *value_len = (size_t)plen + flen;
+    return value;
+}
+
+/* Fills out from an L2 value, inflating a gzip form. Returns the milliseconds it has left,
+ * or 0 when it is expired, malformed or undecodable (out is then empty). */
+static int64_t l2_unpack(const char *v, size_t n, struct cache_entry *out)
+{
+    *out = (struct cache_entry){0};
+    const char *sep = memchr(v, '|', n);
+    if (!sep || (size_t)(sep - v) + 3 > n || sep[2] != '|' || (sep[1] != 'g' && sep[1] != 'i'))
+        return 0;
+    int64_t remaining_ms = strtoll(v, NULL, 10) - wall_ms();
+    if (remaining_ms <= 0)
+        return 0;
+    const char *form = sep + 3;
+    size_t flen = n - (size_t)(form - v);
+    if (sep[1] == 'i') {
+        out->body = xmalloc(flen + 1);
+        memcpy(out->body, form, flen);
+        out->body[flen] = '\0';
+        out->len = flen;
+        return remaining_ms;
+    }
+    out->body = gzip_decode(form, flen, MAX_BODY, &out->len);
+    if (!out->body)
+        return 0;
+    out->gzip = xmalloc(flen);
+    memcpy(out->gzip, form, flen);
+    out->gzip_len = flen;
+    return remaining_ms;
 }
 
 /* --- the subscriber */
@@ -396,20 +568,22 @@ static struct cache *tiered_open(const struct config *cfg, char *err, size_t err
     return c;
 }
 
-static char *tiered_get(struct cache *c, const char *ns, const char *key, size_t *len,
-                        const char **level)
+static bool tiered_get(struct cache *c, const char *ns, const char *key, struct cache_entry *out,
+                       const char **level)
 {
     int64_t start = monotonic_us();
     uint64_t gen = ttlmap_generation(c->l1, ns);
     seen_set(c, ns, key, gen);
+    *out = (struct cache_entry){0};
 
-    char *body = ttlmap_get(c->l1, ns, key, len);
-    if (body) {
+    size_t blob_len;
+    char *blob = ttlmap_get(c->l1, ns, key, &blob_len);
+    if (blob && l1_unpack(blob, blob_len, out)) {
         metrics_add(C_CACHE_L1_HIT, 1);
         if (level)
             *level = "l1";
         add_cache_time(start);
-        return body;
+        return true;
     }
     metrics_add(C_CACHE_L1_MISS, 1);
 
@@ -417,142 +591,154 @@ static char *tiered_get(struct cache *c, const char *ns, const char *key, size_t
     if (!ctx) {
         metrics_add(C_CACHE_L2_ERROR, 1);
         add_cache_time(start);
-        return NULL;
+        return false;
     }
     char *h = hash_name(c, ns);
-    const char *argv[] = {"HGET", h, key};
-    redisReply *r = command(ctx, 3, argv, NULL);
+    /* the version with the field: what a put after this miss must still find */
+    const char *argv[] = {"HMGET", h, VERSION_FIELD, key};
+    redisReply *r = command(ctx, 4, argv, NULL);
     free(h);
-    if (!r || r->type == REDIS_REPLY_ERROR) {
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
         metrics_add(C_CACHE_L2_ERROR, 1);
         if (r)
-            warn_redis(c, "refused HGET", r->str);
+            warn_redis(c, "refused HMGET", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
         freeReplyObject(r);
         ctx_give(c, ctx, r == NULL);
         add_cache_time(start);
-        return NULL;
+        return false;
     }
     ctx_give(c, ctx, false);
+    seen_version(r->element[0]);
 
-    /* "<expires_at_ms>|<body>"; anything else is treated as absent */
-    char *sep = r->type == REDIS_REPLY_STRING ? memchr(r->str, '|', r->len) : NULL;
-    int64_t remaining_ms = sep ? strtoll(r->str, NULL, 10) - wall_ms() : 0;
+    const redisReply *v = r->element[1];
+    int64_t remaining_ms = v->type == REDIS_REPLY_STRING ? l2_unpack(v->str, v->len, out) : 0;
+    freeReplyObject(r);
     if (remaining_ms <= 0) {
         metrics_add(C_CACHE_L2_MISS, 1);
-        freeReplyObject(r);
         add_cache_time(start);
-        return NULL;
+        return false;
     }
-    size_t n = r->len - (size_t)(sep + 1 - r->str);
-    body = xmalloc(n + 1);
-    memcpy(body, sep + 1, n);
-    body[n] = '\0';
-    freeReplyObject(r);
     /* fill L1 for the shorter of its TTL and what L2 has left */
-    ttlmap_put(c->l1, ns, key, body, n,
+    blob = l1_pack(out, &blob_len);
+    ttlmap_put(c->l1, ns, key, blob, blob_len,
                remaining_ms < c->l1_ttl_ms ? (int)remaining_ms : c->l1_ttl_ms, gen);
+    free(blob);
     metrics_add(C_CACHE_L2_HIT, 1);
-    if (len)
-        *len = n;
     if (level)
         *level = "l2";
     add_cache_time(start);
-    return body;
+    return true;
 }
 
-static void tiered_put(struct cache *c, const char *ns, const char *key, const char *body,
-                       size_t len, enum cache_class cls)
+/* Sends the pipelined commands already appended to ctx and reads their n replies. Returns
+ * 0, or -1 after an I/O error (*failed set) or an error reply (logged as what). */
+static int read_replies(struct cache *c, redisContext *ctx, int n, const char *what, bool *failed)
+{
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        void *reply = NULL;
+        if (redisGetReply(ctx, &reply) != REDIS_OK) {
+            *failed = true;
+            return -1;
+        }
+        if (((redisReply *)reply)->type == REDIS_REPLY_ERROR) {
+            warn_redis(c, what, ((redisReply *)reply)->str);
+            rc = -1;
+        }
+        freeReplyObject(reply);
+    }
+    return rc;
+}
+
+/* Stores e in L2 if ns's version is still the one this request read. When it is not, ns
+ * was invalidated by another instance whose message has not arrived yet: its L1 entries
+ * are dropped now, as the message will. */
+static void l2_put(struct cache *c, const char *ns, const char *key, const struct cache_entry *e,
+                   enum cache_class cls, const char *version)
+{
+    redisContext *ctx = ctx_take(c);
+    if (!ctx) {
+        atomic_fetch_add(&c->write_errors, 1);
+        return;
+    }
+    int ttl_s = cls == CACHE_STATIC ? c->static_ttl_s : c->dynamic_ttl_s;
+    size_t value_len;
+    char *value = l2_pack(e, ttl_s, &value_len);
+    char *h = hash_name(c, ns);
+    char ttl[16], now[24], max[16], sample[16];
+    snprintf(ttl, sizeof ttl, "%d", ttl_s);
+    snprintf(now, sizeof now, "%lld", (long long)wall_ms());
+    snprintf(max, sizeof max, "%d", L2_MAX_FIELDS);
+    snprintf(sample, sizeof sample, "%d", L2_PRUNE_SAMPLE);
+    const char *argv[] = {"EVAL", PUT_SCRIPT, "1", h, version, key, value, ttl, now, max, sample};
+    size_t lens[11];
+    for (int i = 0; i < 11; i++)
+        lens[i] = i == 6 ? value_len : strlen(argv[i]);
+    redisReply *r = command(ctx, 11, argv, lens);
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        atomic_fetch_add(&c->write_errors, 1);
+        if (r)
+            warn_redis(c, "refused a cache write", r->str);
+    } else if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+        ttlmap_invalidate(c->l1, ns);
+    }
+    ctx_give(c, ctx, r == NULL);
+    freeReplyObject(r);
+    free(h);
+    free(value);
+}
+
+static void tiered_put(struct cache *c, const char *ns, const char *key,
+                       const struct cache_entry *e, enum cache_class cls)
 {
     int64_t start = monotonic_us();
-    uint64_t gen = seen_take(c, ns, key);
+    const char *version;
+    uint64_t gen = seen_take(c, ns, key, &version);
     if (gen != ttlmap_generation(c->l1, ns)) {
         /* ns was invalidated after this request looked it up: its data may predate the
          * write, so it is cached nowhere */
         add_cache_time(start);
         return;
     }
-    ttlmap_put(c->l1, ns, key, body, len, 0, gen);
-
-    redisContext *ctx = ctx_take(c);
-    if (!ctx) {
-        atomic_fetch_add(&c->write_errors, 1);
-        add_cache_time(start);
-        return;
-    }
-    int ttl_s = cls == CACHE_STATIC ? c->static_ttl_s : c->dynamic_ttl_s;
-    char prefix[32], ttl[16];
-    int plen = snprintf(prefix, sizeof prefix, "%lld|", (long long)(wall_ms() + ttl_s * 1000LL));
-    snprintf(ttl, sizeof ttl, "%d", ttl_s);
-    char *value = xmalloc((size_t)plen + len + 1);
-    memcpy(value, prefix, (size_t)plen);
-    if (len)
-        memcpy(value + plen, body, len);
-    char *h = hash_name(c, ns);
-
-    /* one round trip: HSET, then a hash TTL that only grows */
-    const char *hset[] = {"HSET", h, key, value};
-    const size_t hset_len[] = {4, strlen(h), strlen(key), (size_t)plen + len};
-    const char *nx[] = {"EXPIRE", h, ttl, "NX"};
-    const char *gt[] = {"EXPIRE", h, ttl, "GT"};
-    bool failed = redisAppendCommandArgv(ctx, 4, hset, hset_len) != REDIS_OK ||
-                  redisAppendCommandArgv(ctx, 4, nx, NULL) != REDIS_OK ||
-                  redisAppendCommandArgv(ctx, 4, gt, NULL) != REDIS_OK;
-    bool refused = false;
-    for (int i = 0; i < 3 && !failed; i++) {
-        void *reply = NULL;
-        if (redisGetReply(ctx, &reply) != REDIS_OK) {
-            failed = true;
-            break;
-        }
-        if (((redisReply *)reply)->type == REDIS_REPLY_ERROR) {
-            refused = true;
-            warn_redis(c, "refused a cache write", ((redisReply *)reply)->str);
-        }
-        freeReplyObject(reply);
-    }
-    if (failed || refused)
-        atomic_fetch_add(&c->write_errors, 1);
-    ctx_give(c, ctx, failed);
-    free(h);
-    free(value);
+    if (version)
+        l2_put(c, ns, key, e, cls, version);
+    /* dropped if l2_put learnt of an invalidation, or one lands meanwhile */
+    size_t blob_len;
+    char *blob = l1_pack(e, &blob_len);
+    ttlmap_put(c->l1, ns, key, blob, blob_len, 0, gen);
+    free(blob);
     add_cache_time(start);
 }
 
 static void tiered_invalidate(struct cache *c, const char *ns)
 {
     int64_t start = monotonic_us();
-    ttlmap_invalidate(c->l1, ns);
     metrics_add(C_CACHE_INVALIDATIONS, 1);
-
     redisContext *ctx = ctx_take(c);
     if (!ctx) {
         atomic_fetch_add(&c->write_errors, 1);
-        add_cache_time(start);
-        return;
+        goto drop_l1;
     }
     char *h = hash_name(c, ns);
     size_t mlen = strlen(c->instance) + 1 + strlen(ns) + 1;
     char *msg = xmalloc(mlen);
     snprintf(msg, mlen, "%s %s", c->instance, ns);
-    const char *del[] = {"DEL", h};
+    char version[48], ttl[16];
+    snprintf(version, sizeof version, "%s:%llu", c->instance,
+             (unsigned long long)atomic_fetch_add(&c->versions, 1) + 1);
+    snprintf(ttl, sizeof ttl, "%d", c->static_ttl_s);
+    const char *inval[] = {"EVAL", INVALIDATE_SCRIPT, "1", h, version, ttl};
     const char *pub[] = {"PUBLISH", c->channel, msg};
-    bool failed = redisAppendCommandArgv(ctx, 2, del, NULL) != REDIS_OK ||
+    bool failed = redisAppendCommandArgv(ctx, 6, inval, NULL) != REDIS_OK ||
                   redisAppendCommandArgv(ctx, 3, pub, NULL) != REDIS_OK;
-    bool refused = false;
-    for (int i = 0; i < 2 && !failed; i++) {
-        void *reply = NULL;
-        if (redisGetReply(ctx, &reply) != REDIS_OK) {
-            failed = true;
-            break;
-        }
-        refused |= ((redisReply *)reply)->type == REDIS_REPLY_ERROR;
-        freeReplyObject(reply);
-    }
-    if (failed || refused)
+    if (failed || read_replies(c, ctx, 2, "refused an invalidation", &failed) != 0)
         atomic_fetch_add(&c->write_errors, 1);
     ctx_give(c, ctx, failed);
     free(h);
     free(msg);
+drop_l1:
+    /* after Redis: an L2 value read before the script ran cannot outlive this in L1 */
+    ttlmap_invalidate(c->l1, ns);
     add_cache_time(start);
 }
 

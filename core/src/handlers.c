@@ -28,6 +28,9 @@ static int64_t now_us(void)
 void handlers_error(struct api_response *resp, const struct apierr *err)
 {
     free(resp->body);
+    free(resp->gzip);
+    resp->gzip = NULL;
+    resp->gzip_len = 0;
     resp->status = err->status ? err->status : 500;
     resp->body = render_error(resp->status, err->message, &resp->len);
     resp->content_type = JSON_TYPE;
@@ -44,26 +47,43 @@ static void reply_json(struct api_response *resp, int status, json_t *body)
     json_decref(body);
 }
 
-static void reply_cached(struct api_response *resp, char *body, size_t len)
-{
-    resp->status = 200;
-    resp->body = body;
-    resp->len = len;
-    resp->content_type = JSON_TYPE;
-    resp->encodable = true;
-}
-
 /* Cache calls. The cache strategy adds its own time to Server-Timing "cache" (cache.h). */
-static char *cache_get(struct reqctx *ctx, const char *ns, const char *key, size_t *len)
+
+/* On a hit, answers from the entry (its stored gzip included) and returns true. */
+static bool cache_get(struct reqctx *ctx, const char *ns, const char *key,
+                      struct api_response *resp)
 {
     const char *level = NULL;
-    return ctx->srv->build->cache->get(ctx->srv->cache, ns, key, len, &level);
+    struct cache_entry e;
+    if (!ctx->srv->build->cache->get(ctx->srv->cache, ns, key, &e, &level))
+        return false;
+    resp->status = 200;
+    resp->body = e.body;
+    resp->len = e.len;
+    resp->gzip = e.gzip;
+    resp->gzip_len = e.gzip_len;
+    resp->content_type = JSON_TYPE;
+    resp->encodable = true;
+    return true;
 }
 
+/* Fills the cache with a rendered 200. The build's encoder compresses the body here, once
+ * for the entry's life (nothing for identity builds), and this response is sent from that
+ * encoding too. A build without a cache skips it: it compresses per response. */
 static void cache_put(struct reqctx *ctx, const char *ns, const char *key,
-                      const struct api_response *resp, enum cache_class cls)
+                      struct api_response *resp, enum cache_class cls)
 {
-    ctx->srv->build->cache->put(ctx->srv->cache, ns, key, resp->body, resp->len, cls);
+    const struct build *b = ctx->srv->build;
+    if (b->cache == &cache_none)
+        return;
+    int64_t t0 = now_us();
+    if (b->encoder->precompress(resp->body, resp->len, &resp->gzip, &resp->gzip_len) != 0) {
+        resp->gzip = NULL;
+        resp->gzip_len = 0;
+    }
+    ctx->timing.encode_us += now_us() - t0;
+    struct cache_entry e = {resp->body, resp->len, resp->gzip, resp->gzip_len};
+    b->cache->put(ctx->srv->cache, ns, key, &e, cls);
 }
 
 /* Renders a query set's result into resp, timing the rendering. */
@@ -91,12 +111,8 @@ static void get_latest(struct reqctx *ctx, const struct api_request *req,
     }
     char key[64 + CURSOR_TEXT_MAX];
     snprintf(key, sizeof key, "u%d|l%d|c%s", who.user_id, p.limit, p.cursor ? p.cursor : "-");
-    size_t len;
-    char *hit = cache_get(ctx, "latest", key, &len);
-    if (hit) {
-        reply_cached(resp, hit, len);
+    if (cache_get(ctx, "latest", key, resp))
         return;
-    }
     struct dbconn *c = reqctx_db(ctx, &err);
     json_t *out = NULL;
     if (!c || ctx->srv->build->queries->latest(c, &who, &p, &out, &err) != 0)
@@ -123,12 +139,8 @@ static void get_device_readings(struct reqctx *ctx, const struct api_request *re
     char ns[32], key[64];
     snprintf(ns, sizeof ns, "device:%d", device_id);
     snprintf(key, sizeof key, "readings|u%d|h%d|l%d", who.user_id, hours, limit);
-    size_t len;
-    char *hit = cache_get(ctx, ns, key, &len);
-    if (hit) {
-        reply_cached(resp, hit, len);
+    if (cache_get(ctx, ns, key, resp))
         return;
-    }
     struct dbconn *c = reqctx_db(ctx, &err);
     json_t *out = NULL;
     if (!c || ctx->srv->build->queries->device_readings(c, &who, device_id, hours, limit, &out,
@@ -151,12 +163,8 @@ static void get_device(struct reqctx *ctx, const struct api_request *req, int de
     char ns[32], key[64];
     snprintf(ns, sizeof ns, "device:%d", device_id);
     snprintf(key, sizeof key, "detail|u%d", who.user_id);
-    size_t len;
-    char *hit = cache_get(ctx, ns, key, &len);
-    if (hit) {
-        reply_cached(resp, hit, len);
+    if (cache_get(ctx, ns, key, resp))
         return;
-    }
     struct dbconn *c = reqctx_db(ctx, &err);
     json_t *out = NULL;
     if (!c || ctx->srv->build->queries->device_detail(c, &who, device_id, &out, &err) != 0)

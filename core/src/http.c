@@ -76,7 +76,11 @@ static enum MHD_Result send_response(struct http *h, struct MHD_Connection *conn
         int64_t t0 = now_us();
         const char *accept =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
-        if (b->encoder->encode(accept, resp->body, resp->len, &enc) == 0) {
+        /* a cached body may bring its gzip, made when its entry was filled: no deflate then */
+        int rc = resp->gzip ? b->encoder->encode_entry(accept, resp->body, resp->len, resp->gzip,
+                                                       resp->gzip_len, &enc)
+                            : b->encoder->encode(accept, resp->body, resp->len, &enc);
+        if (rc == 0) {
             free(resp->body);
             body = enc.body;
             len = enc.len;
@@ -88,6 +92,8 @@ static enum MHD_Result send_response(struct http *h, struct MHD_Connection *conn
         metrics_add(C_BYTES_AFTER_ENCODING, len);
     }
     resp->body = NULL;
+    free(resp->gzip);
+    resp->gzip = NULL;
 
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!r) {

@@ -3,10 +3,12 @@
  * Entries live in namespaces: "latest" (every /api/readings/latest page), "device:ID"
  * (everything about one device). A key within a namespace is the rest of the request
  * (user, path, query). Invalidating a namespace drops all its entries on every instance.
- * The cache stores rendered JSON bodies, before encoding. */
+ * An entry is a rendered JSON body and, from builds that compress, its gzip encoding made
+ * once when the entry was filled (encoder.h: precompress), so that hits never compress. */
 #ifndef APIBENCH_CACHE_H
 #define APIBENCH_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,15 +20,28 @@ enum cache_class {
     CACHE_DYNAMIC  /* readings and stats: L2 TTL 30 s */
 };
 
+/* One entry's forms. */
+struct cache_entry {
+    char *body; /* the identity body, NUL-terminated */
+    size_t len;
+    char *gzip; /* its gzip encoding, or NULL (identity builds, small bodies) */
+    size_t gzip_len;
+};
+
+/* Frees what a get filled in and clears it. Accepts an empty entry. */
+void cache_entry_free(struct cache_entry *e);
+
 struct cache_ops {
     const char *name;
     /* Returns NULL and fills err only for bad configuration: an unreachable Redis is not
      * an error (the cache fails open and counts it). */
     struct cache *(*open)(const struct config *cfg, char *err, size_t errlen);
-    /* Returns a malloc'd copy of the body (caller frees) and its length, or NULL on miss.
-     * *level is set to "l1" or "l2" on a hit. */
-    char *(*get)(struct cache *c, const char *ns, const char *key, size_t *len, const char **level);
-    void (*put)(struct cache *c, const char *ns, const char *key, const char *body, size_t len,
+    /* On a hit fills out with malloc'd copies (free with cache_entry_free), sets *level to
+     * "l1" or "l2" and returns true; on a miss returns false and leaves out empty. */
+    bool (*get)(struct cache *c, const char *ns, const char *key, struct cache_entry *out,
+                const char **level);
+    /* Stores copies of e's forms (e->gzip may be NULL). */
+    void (*put)(struct cache *c, const char *ns, const char *key, const struct cache_entry *e,
                 enum cache_class cls);
     /* Drops ns here and on every other instance (Redis DEL + PUBLISH). */
     void (*invalidate)(struct cache *c, const char *ns);

@@ -27,6 +27,8 @@ struct api_response {
     int status;
     char *body;               /* malloc'd, rendered (not encoded) */
     size_t len;
+    char *gzip;               /* malloc'd gzip of body made for the cache (encode_entry), or NULL */
+    size_t gzip_len;
     const char *content_type; /* static */
     bool encodable;           /* pass through the build's encoder (false for /metrics) */
     char location[128];       /* "" or a Location header */

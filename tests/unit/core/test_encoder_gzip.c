@@ -1,5 +1,6 @@
 /* test_encoder_gzip.c - Accept-Encoding negotiation, the gzip/identity decision, round
- * trips around the threshold, reuse of the per-thread stream, and the level setting. */
+ * trips around the threshold, reuse of the per-thread stream, the level setting, and the
+ * forms a cache entry keeps (precompress once, encode_entry without compressing, decode). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -316,6 +317,60 @@ static void test_identity_copies(void **state)
     free(e.body);
 }
 
+/* A gzip build's entry: compressed once; answered as gzip or identity from the stored forms,
+ * with the same headers encode gives; decoded back byte for byte. */
+static void test_entry_forms(void **state)
+{
+    (void)state;
+    init_encoder(6, 1024);
+    char *body = make_body(19500, 3);
+    char *gz;
+    size_t gz_len;
+    assert_int_equal(encoder_gzip.precompress(body, 19500, &gz, &gz_len), 0);
+    assert_non_null(gz);
+    assert_true(gz_len < 19500 / 3);
+
+    static const char *accepts[] = {"gzip", NULL, "identity", "gzip;q=0", "br, gzip;q=0.5"};
+    for (size_t i = 0; i < sizeof accepts / sizeof accepts[0]; i++) {
+        struct encoded fresh, stored;
+        assert_int_equal(encoder_gzip.encode(accepts[i], body, 19500, &fresh), 0);
+        assert_int_equal(encoder_gzip.encode_entry(accepts[i], body, 19500, gz, gz_len, &stored),
+                         0);
+        assert_true(stored.vary);
+        assert_int_equal(fresh.vary, stored.vary);
+        assert_int_equal(fresh.content_encoding == NULL, stored.content_encoding == NULL);
+        if (stored.content_encoding) {
+            assert_int_equal(stored.len, gz_len); /* the stored bytes, not a new deflate */
+            assert_memory_equal(stored.body, gz, gz_len);
+        } else {
+            assert_int_equal(stored.len, 19500);
+            assert_memory_equal(stored.body, body, 19500);
+        }
+        free(fresh.body);
+        free(stored.body);
+    }
+
+    size_t len = 0;
+    char *back = gzip_decode(gz, gz_len, 1 << 20, &len);
+    assert_non_null(back);
+    assert_int_equal(len, 19500);
+    assert_memory_equal(back, body, 19500);
+    assert_int_equal(back[len], '\0');
+    free(back);
+    assert_null(gzip_decode(gz, gz_len, 19499, &len));       /* over the limit */
+    assert_null(gzip_decode(gz, gz_len - 1, 1 << 20, &len)); /* truncated */
+    gz[gz_len / 2] ^= 0x55;
+    assert_null(gzip_decode(gz, gz_len, 1 << 20, &len)); /* corrupt */
+    free(gz);
+
+    /* small bodies and identity builds keep no gzip */
+    assert_int_equal(encoder_gzip.precompress(body, 1000, &gz, &gz_len), 0);
+    assert_null(gz);
+    assert_int_equal(encoder_identity.precompress(body, 19500, &gz, &gz_len), 0);
+    assert_null(gz);
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_level_setting),
         cmocka_unit_test(test_streams_of_exited_threads_are_freed),
         cmocka_unit_test(test_identity_copies),
+        cmocka_unit_test(test_entry_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,21 +140,22 @@ static struct cache *c_open(const struct config *cfg, char *e, size_t l)
     (void)cfg, (void)e, (void)l;
     return (struct cache *)&c_handle;
 }
-static char *c_get(struct cache *c, const char *ns, const char *key, size_t *len,
-                   const char **level)
+static bool c_get(struct cache *c, const char *ns, const char *key, struct cache_entry *out,
+                  const char **level)
 {
     (void)c;
+    *out = (struct cache_entry){0};
     for (int i = 0; i < nentries; i++)
         if (strcmp(entries[i].ns, ns) == 0 && strcmp(entries[i].key, key) == 0) {
-            *len = entries[i].len;
+            out->len = entries[i].len;
             *level = "l1";
-            char *copy = xmalloc(*len + 1);
-            memcpy(copy, entries[i].body, *len + 1);
-            return copy;
+            out->body = xmalloc(out->len + 1);
+            memcpy(out->body, entries[i].body, out->len + 1);
+            return true;
         }
-    return NULL;
+    return false;
 }
-static void c_put(struct cache *c, const char *ns, const char *key, const char *body, size_t len,
+static void c_put(struct cache *c, const char *ns, const char *key, const struct cache_entry *in,
                   enum cache_class cls)
 {
     (void)c, (void)cls;
@@ -162,10 +163,10 @@ static void c_put(struct cache *c, const char *ns, const char *key, const char *
     struct entry *e = &entries[nentries++];
     strcpy(e->ns, ns);
     strcpy(e->key, key);
-    e->body = xmalloc(len + 1);
-    memcpy(e->body, body, len);
-    e->body[len] = '\0';
-    e->len = len;
+    e->body = xmalloc(in->len + 1);
+    memcpy(e->body, in->body, in->len);
+    e->body[in->len] = '\0';
+    e->len = in->len;
 }
 static void c_invalidate(struct cache *c, const char *ns)
 {
@@ -200,7 +201,7 @@ static int j_submit(struct jobs *j, struct reqctx *ctx, const struct caller *who
 static const struct jobs_ops fake_jobs = {"fake", NULL, j_submit, NULL, NULL};
 
 static const struct build fake_build = {"99-test", &fake_connections, &fake_queries,
-                                        &fake_cache, NULL, &fake_jobs};
+                                        &fake_cache, &encoder_identity, &fake_jobs};
 
 /* ---- helpers */
 
