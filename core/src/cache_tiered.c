@@ -51,6 +51,7 @@
  * skipped, counted in write_errors and reported at close. Reconnects are attempted at most
  * once per second across all threads, so a dead Redis does not add a timeout to every
  * request. */
+#include "apibench/clock.h"
 #include "apibench/cache.h"
 
 #include <errno.h>
@@ -142,37 +143,16 @@ struct cache {
     _Atomic bool stopping;
 };
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t monotonic_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void add_cache_time(int64_t start_us)
 {
     if (current_timing)
-        current_timing->cache_us += monotonic_us() - start_us;
+        current_timing->cache_us += clock_mono_us() - start_us;
 }
 
 /* Logs a Redis problem at most once per 10 s. */
 static void warn_redis(struct cache *c, const char *what, const char *detail)
 {
-    int64_t now = monotonic_ms();
+    int64_t now = clock_mono_ms();
     int64_t next = atomic_load(&c->next_warning_ms);
     if (now < next || !atomic_compare_exchange_strong(&c->next_warning_ms, &next, now + 10000))
         return;
@@ -207,7 +187,7 @@ static redisContext *ctx_take(struct cache *c)
     pthread_mutex_unlock(&c->ctx_lock);
     if (ctx)
         return ctx;
-    int64_t now = monotonic_ms();
+    int64_t now = clock_mono_ms();
     if (now < atomic_load(&c->next_connect_ms))
         return NULL;
     char err[256] = "";
@@ -234,7 +214,7 @@ static void ctx_give(struct cache *c, redisContext *ctx, bool failed)
         pthread_mutex_unlock(&c->ctx_lock);
         for (int i = 0; i < n; i++)
             redisFree(dead[i]);
-        atomic_store(&c->next_connect_ms, monotonic_ms() + RECONNECT_INTERVAL_MS);
+        atomic_store(&c->next_connect_ms, clock_mono_ms() + RECONNECT_INTERVAL_MS);
         return;
     }
     pthread_mutex_lock(&c->ctx_lock);
@@ -383,7 +363,7 @@ static char *l2_pack(const struct cache_entry *e, int ttl_s, size_t *value_len)
     const char *form = e->gzip ? e->gzip : e->body;
     size_t flen = e->gzip ? e->gzip_len : e->len;
     char prefix[40];
-    int plen = snprintf(prefix, sizeof prefix, "%lld|%c|", (long long)(wall_ms() + ttl_s * 1000LL),
+    int plen = snprintf(prefix, sizeof prefix, "%lld|%c|", (long long)(clock_wall_ms() + ttl_s * 1000LL),
                         e->gzip ? 'g' : 'i');
     char *value = xmalloc((size_t)plen + flen + 1);
     memcpy(value, prefix, (size_t)plen);
@@ -401,7 +381,7 @@ static int64_t l2_unpack(const char *v, size_t n, struct cache_entry *out)
     const char *sep = memchr(v, '|', n);
     if (!sep || (size_t)(sep - v) + 3 > n || sep[2] != '|' || (sep[1] != 'g' && sep[1] != 'i'))
         return 0;
-    int64_t remaining_ms = strtoll(v, NULL, 10) - wall_ms();
+    int64_t remaining_ms = strtoll(v, NULL, 10) - clock_wall_ms();
     if (remaining_ms <= 0)
         return 0;
     const char *form = sep + 3;
@@ -446,14 +426,7 @@ static void on_message(struct cache *c, const redisReply *r)
 /* Waits up to ms or until close; returns true when stopping. */
 static bool sleep_or_stop(struct cache *c, int ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = clock_deadline_after_ms(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&c->stop_lock);
     while (!atomic_load(&c->stopping)) {
         if (pthread_cond_timedwait(&c->stop_cond, &c->stop_lock, &ts) == ETIMEDOUT)
@@ -551,7 +524,7 @@ static struct cache *tiered_open(const struct config *cfg, char *err, size_t err
     ttlmap_set_max_bytes(c->l1, L1_MAX_BYTES);
     set_scope(c, cfg->database_url);
     snprintf(c->instance, sizeof c->instance, "%x-%llx", (unsigned)getpid(),
-             (unsigned long long)(monotonic_us() ^ (uint64_t)(uintptr_t)c) & 0xffffffffULL);
+             (unsigned long long)(clock_mono_us() ^ (uint64_t)(uintptr_t)c) & 0xffffffffULL);
     pthread_mutex_init(&c->ctx_lock, NULL);
     pthread_mutex_init(&c->stop_lock, NULL);
     pthread_condattr_t attr;
@@ -571,7 +544,7 @@ static struct cache *tiered_open(const struct config *cfg, char *err, size_t err
 static bool tiered_get(struct cache *c, const char *ns, const char *key, struct cache_entry *out,
                        const char **level)
 {
-    int64_t start = monotonic_us();
+    int64_t start = clock_mono_us();
     uint64_t gen = ttlmap_generation(c->l1, ns);
     seen_set(c, ns, key, gen);
     *out = (struct cache_entry){0};
@@ -667,7 +640,7 @@ static void l2_put(struct cache *c, const char *ns, const char *key, const struc
     char *h = hash_name(c, ns);
     char ttl[16], now[24], max[16], sample[16];
     snprintf(ttl, sizeof ttl, "%d", ttl_s);
-    snprintf(now, sizeof now, "%lld", (long long)wall_ms());
+    snprintf(now, sizeof now, "%lld", (long long)clock_wall_ms());
     snprintf(max, sizeof max, "%d", L2_MAX_FIELDS);
     snprintf(sample, sizeof sample, "%d", L2_PRUNE_SAMPLE);
     const char *argv[] = {"EVAL", PUT_SCRIPT, "1", h, version, key, value, ttl, now, max, sample};
@@ -691,7 +664,7 @@ static void l2_put(struct cache *c, const char *ns, const char *key, const struc
 static void tiered_put(struct cache *c, const char *ns, const char *key,
                        const struct cache_entry *e, enum cache_class cls)
 {
-    int64_t start = monotonic_us();
+    int64_t start = clock_mono_us();
     const char *version;
     uint64_t gen = seen_take(c, ns, key, &version);
     if (gen != ttlmap_generation(c->l1, ns)) {
@@ -712,7 +685,7 @@ static void tiered_put(struct cache *c, const char *ns, const char *key,
 
 static void tiered_invalidate(struct cache *c, const char *ns)
 {
-    int64_t start = monotonic_us();
+    int64_t start = clock_mono_us();
     metrics_add(C_CACHE_INVALIDATIONS, 1);
     redisContext *ctx = ctx_take(c);
     if (!ctx) {

@@ -1,6 +1,7 @@
 /* db.c - connections and statements: every query the server runs passes through here, so
  * that counting (apibench_db_queries_total) and timing (Server-Timing db) cannot be
  * forgotten by a query set. */
+#include "apibench/clock.h"
 #include "apibench/db.h"
 
 #include <errno.h>
@@ -13,13 +14,6 @@
 #include "apibench/metrics.h"
 #include "apibench/request.h"
 #include "apibench/strbuf.h"
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Copies libpq's message without its trailing newline. */
 static void copy_pq_error(char *err, size_t errlen, const char *prefix, const char *msg)
@@ -48,7 +42,7 @@ struct dbconn *db_connect(const char *url, const char *application_name, char *e
     metrics_add(C_DB_CONNECTIONS_OPENED, 1);
     struct dbconn *c = xcalloc(1, sizeof *c);
     c->pg = pg;
-    c->opened_us = c->last_used_us = now_us();
+    c->opened_us = c->last_used_us = clock_mono_us();
     return c;
 }
 
@@ -89,7 +83,7 @@ static void note_failure(struct dbconn *c)
 
 PGresult *db_query(struct dbconn *c, const struct stmt *s, const char *const *params)
 {
-    int64_t start = now_us();
+    int64_t start = clock_mono_us();
     PGresult *r = NULL;
     metrics_add(C_DB_QUERIES, 1);
     if (c->prepare && s->id >= 0 && s->id < DB_MAX_STMTS) {
@@ -119,7 +113,7 @@ done:
     }
     if (!r)
         c->broken = true;
-    c->last_used_us = now_us();
+    c->last_used_us = clock_mono_us();
     if (current_timing)
         current_timing->db_us += c->last_used_us - start;
     return r;
@@ -127,7 +121,7 @@ done:
 
 int db_exec_simple(struct dbconn *c, const char *sql)
 {
-    int64_t start = now_us();
+    int64_t start = clock_mono_us();
     metrics_add(C_DB_QUERIES, 1);
     PGresult *r = PQexec(c->pg, sql);
     int rc = db_ok(r) ? 0 : -1;
@@ -136,7 +130,7 @@ int db_exec_simple(struct dbconn *c, const char *sql)
     if (!r)
         c->broken = true;
     PQclear(r);
-    c->last_used_us = now_us();
+    c->last_used_us = clock_mono_us();
     if (current_timing)
         current_timing->db_us += c->last_used_us - start;
     return rc;

@@ -1,5 +1,6 @@
 /* handlers.c - one function per route: authenticate, validate, try the cache, run the
  * build's query set, render, store. The order is fixed: 401 before 400 before 404/403. */
+#include "apibench/clock.h"
 #include "apibench/handlers.h"
 
 #include <stdio.h>
@@ -17,13 +18,6 @@
 #include "apibench/strbuf.h"
 
 #define JSON_TYPE "application/json"
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 void handlers_error(struct api_response *resp, const struct apierr *err)
 {
@@ -76,12 +70,12 @@ static void cache_put(struct reqctx *ctx, const char *ns, const char *key,
     const struct build *b = ctx->srv->build;
     if (b->cache == &cache_none)
         return;
-    int64_t t0 = now_us();
+    int64_t t0 = clock_mono_us();
     if (b->encoder->precompress(resp->body, resp->len, &resp->gzip, &resp->gzip_len) != 0) {
         resp->gzip = NULL;
         resp->gzip_len = 0;
     }
-    ctx->timing.encode_us += now_us() - t0;
+    ctx->timing.encode_us += clock_mono_us() - t0;
     struct cache_entry e = {resp->body, resp->len, resp->gzip, resp->gzip_len};
     b->cache->put(ctx->srv->cache, ns, key, &e, cls);
 }
@@ -89,9 +83,9 @@ static void cache_put(struct reqctx *ctx, const char *ns, const char *key,
 /* Renders a query set's result into resp, timing the rendering. */
 static void reply_rendered(struct reqctx *ctx, struct api_response *resp, int status, json_t *v)
 {
-    int64_t t0 = now_us();
+    int64_t t0 = clock_mono_us();
     reply_json(resp, status, v);
-    ctx->timing.render_us += now_us() - t0;
+    ctx->timing.render_us += clock_mono_us() - t0;
 }
 
 static void get_latest(struct reqctx *ctx, const struct api_request *req,

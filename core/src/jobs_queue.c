@@ -7,6 +7,7 @@
  * and a relay adds the job later: this build's relay thread (at start, and whenever an
  * XADD failed, until the outbox is empty) and apibench-worker's periodic relay. The job is
  * durable once the row is committed, so the answer is 202 even when Redis is down. */
+#include "apibench/clock.h"
 #include "apibench/jobs.h"
 
 #include <pthread.h>
@@ -59,13 +60,6 @@ struct jobs {
     atomic_llong outbox_left;
 };
 
-static long long mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* The shared context, (re)connected when needed; call with mu held. NULL when Redis is
  * down (no new attempt before next_connect_us). */
 static redisContext *redis_locked(struct jobs *j)
@@ -74,11 +68,11 @@ static redisContext *redis_locked(struct jobs *j)
         redisFree(j->rc);
         j->rc = NULL;
     }
-    if (!j->rc && mono_us() >= j->next_connect_us) {
+    if (!j->rc && clock_mono_us() >= j->next_connect_us) {
         char err[256];
         j->rc = redis_url_connect(&j->redis, REDIS_CONNECT_MS, REDIS_COMMAND_MS, err, sizeof(err));
         if (!j->rc)
-            j->next_connect_us = mono_us() + REDIS_RETRY_US;
+            j->next_connect_us = clock_mono_us() + REDIS_RETRY_US;
         else if (jobstream_create_group(j->rc, &j->names, err, sizeof(err)) != 0)
             fprintf(stderr, "06-async: %s\n", err);
     }
@@ -107,9 +101,7 @@ static void *relay_main(void *arg)
             while (!j->relay_wanted && !j->stopping)
                 pthread_cond_wait(&j->relay_cv, &j->relay_mu);
         } else if (!j->stopping) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += RELAY_RETRY_MS / 1000;
+            struct timespec until = clock_deadline_after_ms(CLOCK_REALTIME, RELAY_RETRY_MS);
             pthread_cond_timedwait(&j->relay_cv, &j->relay_mu, &until);
         }
         j->relay_wanted = false;

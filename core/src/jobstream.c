@@ -1,5 +1,6 @@
 /* jobstream.c - the Redis Stream of report jobs: names, XADD, outbox relay,
  * metrics. */
+#include "apibench/clock.h"
 #include "apibench/jobstream.h"
 
 #include <stdio.h>
@@ -217,13 +218,6 @@ long long jobstream_id_ms(const char *id)
     return ms;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int jobstream_render_metrics(redisContext *rc, const struct jobstream_names *n,
                              struct strbuf *out)
 {
@@ -262,7 +256,7 @@ int jobstream_render_metrics(redisContext *rc, const struct jobstream_names *n,
                 r->element[0]->elements > 0) {
                 long long ms = jobstream_id_ms(r->element[0]->element[0]->str);
                 if (ms > 0)
-                    oldest_ms = now_ms() - ms;
+                    oldest_ms = clock_wall_ms() - ms;
                 if (oldest_ms < 0)
                     oldest_ms = 0;
             }

@@ -1,6 +1,7 @@
 /* pool.c - a bounded connection pool and connsrc_pool, the connection source of 04-pool
  * on. See pool.h for the behaviour; the article's settings (max 20, min 5, idle 30 s,
  * acquire timeout 2 s) come from the configuration. */
+#include "apibench/clock.h"
 #include "apibench/pool.h"
 
 #include <errno.h>
@@ -43,29 +44,9 @@ struct pool {
     int64_t last_warning_us; /* rate-limits "cannot refill" warnings */
 };
 
-static int64_t monotonic_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int64_t pool_now_us(struct pool *p)
 {
-    return p->ops.now_us ? p->ops.now_us(p->ops.arg) : monotonic_us();
-}
-
-static struct timespec deadline_after_ms(int ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
+    return p->ops.now_us ? p->ops.now_us(p->ops.arg) : clock_mono_us();
 }
 
 static bool usable(struct pool *p, struct dbconn *c)
@@ -76,7 +57,7 @@ static bool usable(struct pool *p, struct dbconn *c)
 /* Logs a failed background connect at most once per 10 s. The caller holds p->lock. */
 static void warn_connect_failed(struct pool *p, const char *err)
 {
-    int64_t now = monotonic_us();
+    int64_t now = clock_mono_us();
     if (p->last_warning_us && now - p->last_warning_us < 10000000)
         return;
     p->last_warning_us = now;
@@ -196,7 +177,7 @@ static void wait_in_queue_locked(struct pool *p, struct waiter *w,
 
 struct dbconn *pool_acquire(struct pool *p, int *http_status, char *err, size_t errlen)
 {
-    struct timespec deadline = deadline_after_ms(p->s.acquire_timeout_ms);
+    struct timespec deadline = clock_deadline_after_ms(CLOCK_MONOTONIC, p->s.acquire_timeout_ms);
     struct dbconn *c = NULL;
 
     pthread_mutex_lock(&p->lock);
@@ -321,7 +302,7 @@ static void *reaper_main(void *arg)
         period_ms = 50;
     pthread_mutex_lock(&p->lock);
     while (!p->stopping) {
-        struct timespec deadline = deadline_after_ms(period_ms);
+        struct timespec deadline = clock_deadline_after_ms(CLOCK_MONOTONIC, period_ms);
         pthread_cond_timedwait(&p->stop, &p->lock, &deadline);
         if (p->stopping)
             break;

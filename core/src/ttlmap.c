@@ -1,4 +1,5 @@
 /* ttlmap.c - sharded, bounded, LRU-evicting TTL map (the L1 cache). See ttlmap.h. */
+#include "apibench/clock.h"
 #include "apibench/ttlmap.h"
 
 #include <pthread.h>
@@ -46,9 +47,7 @@ struct ttlmap {
 static int64_t monotonic_ms(void *arg)
 {
     (void)arg;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_mono_ms();
 }
 
 /* FNV-1a over s, continuing from h. */
