@@ -74,6 +74,8 @@ STMT(20, device_detail, 2,
      "AND d.site_id = ANY($2::int[]) AND r.\"timestamp\" > now() - interval '24 hours') st "
      "ON true WHERE d.id = $1");
 STMT(21, device_site, 1, "SELECT site_id FROM devices WHERE id = $1");
+/* Ids come from the sequence in batch order (ORDER BY t.ord), as the naive set's row by row
+ * INSERTs take them. One statement, so atomic without BEGIN/COMMIT. */
 STMT(22, insert_batch, 6,
      "WITH ins AS (INSERT INTO readings "
      "(device_id, \"timestamp\", temperature, humidity, battery, rssi) "
@@ -263,7 +265,6 @@ static int opt_ingest(struct dbconn *c, const struct caller *who, int device_id,
     strbuf_append(&bat, "}", 1);
     strbuf_append(&rssi, "}", 1);
 
-    /* Rows in batch order, so that ids ascend with it as in the naive set. */
     int rc = -1;
     if (global_lock && db_exec_simple(c, "BEGIN") != 0) {
         qshape_db_error(c, NULL, "BEGIN", err);
