@@ -22,13 +22,15 @@
 #
 # Usage: scripts/bench_ingest.sh [--quick] [BUILD_DIR]   (default build/)
 #   --quick   scale 1, short phases, fewer points (a few minutes; checks that it works)
-# Environment: SCALE (10), BUILD (06-async), DURATION/WARMUP (part 1: 15/3 s),
+# Environment: SCALE (10), BUILD (06-async), DURATION/WARMUP (part 1: 15/3 s), ROUNDS
+#   (part 1's rows repeated, alternating the designs' order: 1),
 #   READ_RATE (50 req/s), INGEST_RATES ("0.5 1 2 5 10 20 50" req/s of 100 readings),
 #   POINT_S/POINT_WARMUP (part 3: 20/5 s), SERVER_CPUS and GEN_CPUS (taskset lists for the
 #   servers and the load generator; default: unpinned), OUT (results/ingest-TIMESTAMP).
 # Needs the private services (scripts/services start), jq and gnuplot. Database
 # apibench_b_ingest_sSCALE (seeded at SCALE, seed 1, when missing; readings added by an
-# earlier run are deleted first). Ports 18371-18376.
+# earlier run are deleted first; readings is vacuumed between the parts, not by autovacuum
+# while a part runs). Ports 18371-18376.
 set -euo pipefail
 AB_PROG=bench_ingest
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -47,6 +49,7 @@ else
     CAPACITY_OPTS=(--tolerance 1.1 --max-probes 14)
 fi
 BUILD=${BUILD:-06-async}
+ROUNDS=${ROUNDS:-1}
 READ_RATE=${READ_RATE:-50}
 BATCH=100
 DB=apibench_b_ingest_s$SCALE
@@ -58,6 +61,7 @@ cleanup() {
     local p
     for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]+"${PIDS[@]}"}"; do wait "$p" 2>/dev/null || true; done
+    [ -n "${OWNER_URL:-}" ] && "$PSQL" -X -q "$OWNER_URL" -c "ALTER TABLE readings RESET (autovacuum_enabled)" >/dev/null 2>&1
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -85,9 +89,13 @@ fi
     { cat "$TMP/seed.log" >&2; ab_die "seeding $DB failed"; }
 SEEDED=$((500000 * SCALE))
 q "DELETE FROM readings WHERE id > $SEEDED" >/dev/null
+# No autovacuum of readings while we measure (the millions of inserted rows would start one
+# at a random point, inside one design's rows); we vacuum between the parts instead.
 PGOPTIONS='-c client_min_messages=warning' "$PSQL" -X -q -v ON_ERROR_STOP=1 "$OWNER_URL" \
     -f "$APIBENCH_ROOT/sql/indexes_article.sql" -f "$APIBENCH_ROOT/sql/index_headline.sql" \
-    -f "$APIBENCH_ROOT/sql/async.sql" -c "VACUUM ANALYZE readings" >/dev/null
+    -f "$APIBENCH_ROOT/sql/async.sql" -c "ALTER TABLE readings SET (autovacuum_enabled = false)" \
+    -c "VACUUM ANALYZE readings" >/dev/null
+vacuum() { q "VACUUM ANALYZE readings" >/dev/null; }
 "$BUILD_DIR/apibench" freshen --database-url "$OWNER_URL" >/dev/null
 
 # ---- the mixes: ingest.json for this scale; its ingest route alone for part 1
@@ -163,16 +171,19 @@ echo "== where: servers on CPUs ${SERVER_CPUS:-any (unpinned)}, load generator (
 start "$BUILD" 18371 seq
 start "$BUILD" 18372 locked --ingest-lock
 echo
-echo "1. ingest only, closed loop, ${WARMUP}s warm-up + ${DURATION}s measured per row; CPU % of all $(nproc) cores"
+echo "1. ingest only, closed loop, ${WARMUP}s warm-up + ${DURATION}s measured per row, $ROUNDS round(s); CPU % of all $(nproc) cores"
 printf '%-9s %7s %9s %10s %9s %9s %6s %7s %9s %6s %8s\n' design clients "req/s" "readings/s" p50_ms p99_ms errors \
     server postgres "gen" machine
+flip=0
+for ((round = 1; round <= ROUNDS; round++)); do
 for clients in 1 2 4 8; do
     order="locked seq"
-    [ $((clients % 4)) = 2 ] && order="seq locked" # alternate, so that drift hits both
+    flip=$((1 - flip))
+    [ $flip = 0 ] && order="seq locked" # alternate, so that drift hits both
     for design in $order; do
         port=18371
         [ $design = locked ] && port=18372
-        label=$design.c$clients
+        label=$design.c$clients.r$round
         load "$label.warm" "http://127.0.0.1:$port" "$TMP/ingest-only.json" --mode closed \
             --connections "$clients" --warmup 0 --duration "${WARMUP}s"
         snap "$TMP/$label.before" "$(eval echo "\$PID_$design")"
@@ -190,18 +201,26 @@ for clients in 1 2 4 8; do
                 $1 == "seq" ? "sequence" : $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }'
     done
 done
-awk -F'\t' '$2 == 8 { r[$1] = $4 } END { if (r["locked"] > 0)
-    printf "at 8 clients: sequence %.0f / locked %.0f readings/s = %.2fx\n", r["seq"], r["locked"], r["seq"] / r["locked"] }' \
-    "$OUT/lock_vs_sequence.tsv"
+done
+# rows are in round order, a locked and a sequence row per client count and round
+awk -F'\t' '$2 == 8 { s[$1] += $4; n[$1]++; r[$1, n[$1]] = $4 }
+    END { if (!n["locked"] || !n["seq"]) exit
+          printf "at 8 clients: sequence %.0f / locked %.0f readings/s = %.2fx", s["seq"] / n["seq"],
+              s["locked"] / n["locked"], (s["seq"] / n["seq"]) / (s["locked"] / n["locked"])
+          if (n["seq"] > 1) { printf " (mean of %d rounds; per round:", n["seq"]
+              for (i = 1; i <= n["seq"]; i++) printf " %.2fx", r["seq", i] / r["locked", i]; printf ")" }
+          printf "\n" }' "$OUT/lock_vs_sequence.tsv"
 
 # ---- 2. capacity for the mix, both designs
+vacuum
 echo
 echo "2. ingest capacity for harness/mixes/ingest.json ($(jq -r '[.routes[] | "\(.weight)% \(.route)"] | join(", ")' "$OUT/mix.json")),"
 echo "   open loop, SLO p99 < 500 ms and < 1% errors; bracket [holds, fails]"
 for design in locked seq; do
     port=18371
     [ $design = locked ] && port=18372
-    start_rate=$(awk -F'\t' -v d=$design '$1 == d && $2 == 8 { printf "%d", ($3 > 10 ? $3 : 10) }' "$OUT/lock_vs_sequence.tsv")
+    start_rate=$(awk -F'\t' -v d=$design '$1 == d && $2 == 8 { r = $3 } END { printf "%d", (r > 10 ? r : 10) }' \
+        "$OUT/lock_vs_sequence.tsv")
     "${PIN_GEN[@]}" "$BUILD_DIR/apibench" capacity --out "$OUT/capacity-$design" --start "${start_rate:-10}" \
         --target "http://127.0.0.1:$port" --mix "$OUT/mix.json" --seed 1 --connections 128 \
         --timeout-ms 30000 "${CAPACITY_OPTS[@]}" >"$TMP/capacity-$design.log" 2>&1 ||
@@ -212,6 +231,7 @@ for design in locked seq; do
 done
 stop seq
 stop locked
+vacuum
 
 # ---- 3. headline hit rate against the ingest rate, 03-06
 echo
