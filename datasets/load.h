@@ -2,9 +2,9 @@
  *
  * load_seed runs pgbench-like steps, each timed and reported on stdout: drop (with
  * --force or a partial seed), create tables (sql/schema.sql) and COPY every table in one
- * transaction, VACUUM ANALYZE, primary and foreign keys (sql/keys.sql), then
- * pg_stat_statements, grants to the server roles, and seed_info.complete = true last of
- * all. A seed interrupted during the load leaves the database as it was (the transaction
+ * transaction (which also moves the readings.id sequence past the loaded ids), VACUUM
+ * ANALYZE, primary and foreign keys (sql/keys.sql), then pg_stat_statements, grants to the
+ * server roles, and seed_info.complete = true last of all. A seed interrupted during the load leaves the database as it was (the transaction
  * rolls back); one interrupted later leaves seed_info.complete false, which the next run
  * recognises as a partial seed and replaces. */
 #ifndef APIBENCH_LOAD_H
@@ -35,7 +35,8 @@ struct load_options {
 void load_handle_sigint(void);
 
 /* Seeds o->database_url with (o->seed, o->scale). Skips (LOAD_OK, saying so) when the
- * database already holds a complete seed of the same scale and seed and o->force is false;
+ * database already holds a complete seed of the same scale and seed and o->force is false,
+ * giving readings.id its sequence if that seed predates it;
  * refuses (LOAD_FAILED) a different complete seed, or tables with data but no seed record,
  * without o->force. On LOAD_FAILED a one-line message is in err. */
 enum load_status load_seed(const struct load_options *o, char *err, size_t errlen);

@@ -45,6 +45,8 @@ static const struct option_def options[] = {
      "pool: close connections idle this long (above the minimum)"},
     {"pool-acquire-timeout-ms", "APIBENCH_POOL_ACQUIRE_TIMEOUT_MS", OPT_INT,
      OFF(pool_acquire_timeout_ms), 1, INT_MAX, "pool: wait this long, then answer 503"},
+    {"ingest-lock", "APIBENCH_INGEST_LOCK", OPT_BOOL, OFF(ingest_lock), 0, 0,
+     "serialise every ingest on one lock, as before readings.id had a sequence (to measure)"},
     {"l1-ttl-ms", "APIBENCH_L1_TTL_MS", OPT_INT, OFF(l1_ttl_ms), 0, INT_MAX,
      "cache: in-process entry lifetime"},
     {"l1-max-entries", "APIBENCH_L1_MAX_ENTRIES", OPT_SIZE, OFF(l1_max_entries), 1, 1L << 30,

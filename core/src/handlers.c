@@ -185,8 +185,8 @@ static void post_readings(struct reqctx *ctx, const struct api_request *req, int
         goto fail;
     struct dbconn *c = reqctx_db(ctx, &err);
     if (!c ||
-        ctx->srv->build->queries->ingest(c, &who, device_id, rows, nrows, &site_id, &out, &err) !=
-            0)
+        ctx->srv->build->queries->ingest(c, &who, device_id, rows, nrows,
+                                         ctx->srv->cfg.ingest_lock, &site_id, &out, &err) != 0)
         goto fail;
     free(rows);
     /* Committed: now drop what it made stale, here and on every other instance. */

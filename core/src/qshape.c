@@ -160,8 +160,18 @@ json_t *qshape_device(const PGresult *r, int row, const struct device_cols *cols
     return o;
 }
 
-const struct stmt qshape_ingest_lock = {
+static const struct stmt ingest_lock = {
     .id = 34, .name = "ingest_lock", .sql = "SELECT pg_advisory_xact_lock($1::bigint)", .nparams = 1};
+
+int qshape_take_ingest_lock(struct dbconn *c, struct apierr *err)
+{
+    const char *key[] = {"4242001"};
+    PGresult *r = qshape_run(c, &ingest_lock, key, err);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
 
 int qshape_check_row(const struct reading_in *row, size_t index, struct apierr *err)
 {

@@ -2,8 +2,9 @@
 # test_seed.sh - `apibench seed`, `freshen` and `keys` against the private Postgres, at
 # scale 1: row counts, keys, foreign keys, seed_info; the same seed gives identical data (an
 # ordered dump with timestamps taken relative to the anchor), in binary and text COPY; a
-# different seed differs; skip, refusal, partial-seed recovery, Ctrl-C rollback; bad input;
-# freshen. Databases: apibench_t_seed, apibench_t_seed_b.
+# different seed differs; skip, refusal, partial-seed recovery, Ctrl-C rollback; the
+# readings.id sequence (set after COPY; added to a seed made before it); bad input; freshen.
+# Databases: apibench_t_seed, apibench_t_seed_b.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 apibench_env
@@ -53,6 +54,11 @@ check 'grep -q "^rate: [0-9]* readings/s" "$out/a1"' "the rate is printed"
 check 'grep -q "rows/s.*eta" "$out/a1"' "a progress line with rows/s and eta"
 sum_a=$(printed_checksum "$out/a1")
 check '[ -n "$sum_a" ]' "a checksum is printed"
+# The value from before readings.id had a sequence: the sequence changes no row. (A change
+# of the generation rules changes it, together with GEN_VERSION.)
+check '[ "$sum_a" = fnv1a64:8fd326881e737d5a ]' "scale 1, seed 1 keeps its checksum: $sum_a"
+seq=$(q "$URL_A" "SELECT last_value || ' ' || is_called FROM readings_id_seq")
+check '[ "$seq" = "500000 true" ]' "the readings sequence starts after the seeded ids 1..500000: $seq"
 
 counts=$(q "$URL_A" "SELECT (SELECT count(*) FROM sites) || ' ' || (SELECT count(*) FROM devices) || ' ' ||
     (SELECT count(*) FROM readings) || ' ' || (SELECT count(*) FROM users) || ' ' ||
@@ -159,6 +165,18 @@ check '[ $rc = 130 ] && grep -q "^apibench seed: interrupted$" "$out/b7.err"' "C
 info=$(q "$URL_B" "SELECT scale || ' ' || seed || ' ' || complete FROM seed_info")
 check '[ "$info" = "1 1 true" ]' "the interrupted load rolled back to the previous seed: $info"
 check '[ "$(dump "$URL_B")" = "$dump_a" ]' "the previous data is intact"
+
+# --- a seed from before readings.id had a sequence, with an ingest that took max(id) + 1,
+# gets the sequence on the next (skipped) seed, started after that ingest
+q "$URL_B" "ALTER TABLE readings ALTER COLUMN id DROP IDENTITY" >/dev/null
+q "$URL_B" "INSERT INTO readings VALUES (500001, 1, now(), 20, 40, 80, -60)" >/dev/null
+seed_ok "$out/b8" --scale 1 --seed 1 --database-url "$URL_B"
+check 'grep -q "skipping" "$out/b8" && grep -q "adding the identity sequence" "$out/b8"' "the old seed is kept and given its sequence"
+next=$(q "$URL_B" "INSERT INTO readings (device_id, \"timestamp\", temperature, humidity, battery, rssi)
+    VALUES (1, now(), 20, 40, 80, -60) RETURNING id")
+check '[ "$next" = 500002 ]' "the next ingest gets the id after the largest present: $next"
+seed_ok "$out/b9" --scale 1 --seed 1 --database-url "$URL_B"
+check '! grep -q "adding the identity" "$out/b9"' "a seed with its sequence is left alone"
 
 # --- bad input: one line on stderr, non-zero exit
 bad() {

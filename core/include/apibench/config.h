@@ -19,6 +19,7 @@ struct config {
     int pool_min;                /* --pool-min, default 5 */
     int pool_idle_ms;            /* --pool-idle-ms, default 30000 */
     int pool_acquire_timeout_ms; /* --pool-acquire-timeout-ms, default 2000 */
+    bool ingest_lock;            /* --ingest-lock: serialise ingests (the old design) */
     /* cache (03-cache on) */
     int l1_ttl_ms;               /* --l1-ttl-ms, default 5000 */
     size_t l1_max_entries;       /* --l1-max-entries, default 10000 */

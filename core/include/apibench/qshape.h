@@ -70,10 +70,14 @@ json_t *qshape_device(const PGresult *r, int row, const struct device_cols *cols
                       const PGresult *site_r, int site_row, int site_name_col,
                       json_t *latest_reading, json_t *stats);
 
-/* SELECT pg_advisory_xact_lock($1): serialises ingests, which number readings as
- * max(id) + n because the schema gives readings.id no sequence. */
-extern const struct stmt qshape_ingest_lock;
-#define QSHAPE_INGEST_LOCK_KEY "4242001"
+/* Takes the one transaction-scoped advisory lock that every ingest shares (--ingest-lock),
+ * inside the caller's open transaction. This is the design before readings.id had a
+ * sequence: ids were max(id) + n, so each ingest had to wait for the previous one's
+ * COMMIT. Ids now always come from the sequence, locked or not, so that servers with and
+ * without the lock can share a database without colliding ids; the lock is kept only to
+ * measure what serialising every ingest costs (scripts/bench_ingest.sh). Returns 0, or -1
+ * with err filled (the caller rolls back). */
+int qshape_take_ingest_lock(struct dbconn *c, struct apierr *err);
 
 /* Checks one incoming row's values (the handler checked types). Returns 0, or -1 with a
  * 400 in err naming the row. */

@@ -9,6 +9,7 @@
 #define APIBENCH_QUERIES_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "request.h"
@@ -49,11 +50,13 @@ struct queries_ops {
                            int limit, json_t **out, struct apierr *err);
     int (*device_detail)(struct dbconn *c, const struct caller *who, int device_id, json_t **out,
                          struct apierr *err);
-    /* Inserts rows in one transaction; acknowledged only after COMMIT. Sets *site_id to the
-     * device's site so that the caller can invalidate what became stale. */
+    /* Inserts rows atomically (one transaction); acknowledged only after COMMIT. Reading
+     * ids come from the readings.id sequence. With global_lock (--ingest-lock) the
+     * transaction first takes the lock every ingest shares (qshape_take_ingest_lock). Sets
+     * *site_id to the device's site so that the caller can invalidate what became stale. */
     int (*ingest)(struct dbconn *c, const struct caller *who, int device_id,
-                  const struct reading_in *rows, size_t nrows, int *site_id, json_t **out,
-                  struct apierr *err);
+                  const struct reading_in *rows, size_t nrows, bool global_lock, int *site_id,
+                  json_t **out, struct apierr *err);
 };
 
 extern const struct queries_ops queries_naive;

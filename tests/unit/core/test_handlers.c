@@ -113,11 +113,13 @@ static int q_device(struct dbconn *c, const struct caller *who, int id, json_t *
     *out = json_pack("{s:i}", "id", id);
     return 0;
 }
+static bool ingest_locked; /* what the last ingest was asked for (--ingest-lock) */
 static int q_ingest(struct dbconn *c, const struct caller *who, int id, const struct reading_in *rows,
-                    size_t n, int *site, json_t **out, struct apierr *err)
+                    size_t n, bool global_lock, int *site, json_t **out, struct apierr *err)
 {
     (void)who, (void)rows;
     ingests++;
+    ingest_locked = global_lock;
     if (connection_died(c, err))
         return -1;
     *site = 2;
@@ -319,6 +321,7 @@ static void test_ingest_invalidates(void **state)
            "\"2026-11-27T10:00:00Z\",\"temperature\":1,\"humidity\":2,\"battery\":3,\"rssi\":-4}]}",
            201, "{\"device_id\":7,\"inserted\":1}");
     assert_int_equal(ingests, 1);
+    assert_false(ingest_locked); /* no global lock unless --ingest-lock */
     assert_int_equal(ninvalidated, 2);
     assert_string_equal(invalidated[0], "latest");
     assert_string_equal(invalidated[1], "device:7");
@@ -328,6 +331,13 @@ static void test_ingest_invalidates(void **state)
     expect("POST", "/api/devices/7/readings", "good-key", "{\"readings\":[", 400, NULL);
     assert_int_equal(ingests, 1);
     assert_int_equal(ninvalidated, 2);
+    /* --ingest-lock reaches the query set */
+    srv.cfg.ingest_lock = true;
+    expect("POST", "/api/devices/7/readings", "good-key", "{\"readings\":[{\"timestamp\":"
+           "\"2026-11-27T10:00:00Z\",\"temperature\":1,\"humidity\":2,\"battery\":3,\"rssi\":-4}]}",
+           201, "{\"device_id\":7,\"inserted\":1}");
+    assert_int_equal(ingests, 2);
+    assert_true(ingest_locked);
 }
 
 static void test_routes_and_methods(void **state)

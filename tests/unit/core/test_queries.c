@@ -20,7 +20,7 @@
 #include "apibench/metrics.h"
 #include "apibench/queries.h"
 
-static int executed, prepared;
+static int executed, prepared, locks, inserts;
 static char prepared_sql[DB_MAX_STMTS][1024];
 static char prepared_name[DB_MAX_STMTS][64];
 static int nprepared_names;
@@ -89,6 +89,10 @@ static PGresult *answer(const char *sql, const char *const *params)
                      READING("2"), DEV("3"), READING("1"));
     if (strstr(sql, "FROM sites WHERE id"))
         return TABLE(site_cols, 1, params[0], "Site", "eu", "UTC", TS);
+    if (strstr(sql, "SELECT site_id FROM devices WHERE id")) {
+        static const char *const site_id_cols[] = {"site_id"};
+        return TABLE(site_id_cols, 1, "2");
+    }
     if (strstr(sql, "FROM devices WHERE id"))
         return TABLE(dev_cols, 1, DEV("2"));
     if (strstr(sql, "SELECT count(*) FROM readings"))
@@ -101,6 +105,23 @@ static PGresult *answer(const char *sql, const char *const *params)
         return TABLE(opt_latest_cols, 3, "3", "7", "d", "1", "s", TS, "1", "2", "3", "-4", "2",
                      "7", "d", "1", "s", TS, "1", "2", "3", "-4", "1", "7", "d", "1", "s", TS, "1",
                      "2", "3", "-4");
+    if (strstr(sql, "pg_advisory_xact_lock")) {
+        static const char *const lock_cols[] = {"pg_advisory_xact_lock"};
+        locks++;
+        return TABLE(lock_cols, 1, "");
+    }
+    if (strstr(sql, "INSERT INTO readings")) {
+        /* ids come from the sequence: no statement names or computes one */
+        assert_null(strstr(sql, "(id,"));
+        assert_null(strstr(sql, "max(id)"));
+        static const char *const id_cols[] = {"id"};
+        inserts++;
+        return TABLE(id_cols, 1, "5000001");
+    }
+    if (strstr(sql, "UPDATE devices SET last_seen_at")) {
+        assert_string_equal(params[1], "5000001"); /* the batch's first id */
+        return PQmakeEmptyPGresult(NULL, PGRES_COMMAND_OK);
+    }
     if (strstr(sql, "FROM pg_indexes")) { /* the article's two, not the headline one */
         static const char *const idx_cols[] = {"indexname"};
         return TABLE(idx_cols, 2, "readings_device_id_timestamp_idx", "devices_status_id_idx");
@@ -173,7 +194,7 @@ static int setup(void **state)
 {
     (void)state;
     memset(&conn, 0, sizeof conn);
-    executed = prepared = nprepared_names = 0;
+    executed = prepared = nprepared_names = locks = inserts = 0;
     metrics_reset();
     auth_hash_key("ak_33c6c247817387d253e4c12d1afcf549", key_hash);
     return 0;
@@ -255,6 +276,48 @@ static void test_prepared_once(void **state)
     assert_int_equal(prepared, 2 + 6); /* naive's six distinct statements, once each */
 }
 
+/* Ingests a batch of 3 with qs into device 7 (site 2); returns the statements it took. */
+static int ingest_statements(const struct queries_ops *qs, bool global_lock)
+{
+    struct caller who = {.user_id = 1, .nsites = 2, .sites = {1, 2}};
+    struct reading_in rows[3];
+    struct apierr err = {0};
+    json_t *out = NULL;
+    int site = 0;
+    for (int i = 0; i < 3; i++)
+        rows[i] = (struct reading_in){"2026-11-27T10:00:00Z", 21.5, 40, 88, -70};
+    int before = executed;
+    assert_int_equal(qs->ingest(&conn, &who, 7, rows, 3, global_lock, &site, &out, &err), 0);
+    assert_int_equal(site, 2);
+    assert_int_equal(json_integer_value(json_object_get(out, "inserted")), 3);
+    json_decref(out);
+    return executed - before;
+}
+
+static void test_naive_ingest(void **state)
+{
+    (void)state;
+    /* device, BEGIN, one INSERT per row, UPDATE devices, COMMIT */
+    assert_int_equal(ingest_statements(&queries_naive, false), 7);
+    assert_int_equal(inserts, 3);
+    assert_int_equal(locks, 0);
+    /* --ingest-lock: the same and the lock */
+    assert_int_equal(ingest_statements(&queries_naive, true), 8);
+    assert_int_equal(locks, 1);
+}
+
+static void test_optimised_ingest(void **state)
+{
+    (void)state;
+    /* device, then one INSERT ... UPDATE statement (its own transaction) */
+    assert_int_equal(ingest_statements(&queries_optimised, false), 2);
+    assert_int_equal(inserts, 1);
+    assert_int_equal(locks, 0);
+    /* --ingest-lock: BEGIN, lock, the statement, COMMIT */
+    assert_int_equal(ingest_statements(&queries_optimised, true), 5);
+    assert_int_equal(locks, 1);
+}
+
 static void test_required_indexes(void **state)
 {
     (void)state;
@@ -277,6 +340,8 @@ int main(void)
         cmocka_unit_test_setup(test_optimised_latest, setup),
         cmocka_unit_test_setup(test_naive_device_detail, setup),
         cmocka_unit_test_setup(test_prepared_once, setup),
+        cmocka_unit_test_setup(test_naive_ingest, setup),
+        cmocka_unit_test_setup(test_optimised_ingest, setup),
         cmocka_unit_test_setup(test_required_indexes, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,6 +44,39 @@ static void test_shipped_mixes_load(void **state)
     }
 }
 
+/* ingest.json: mostly 100-reading batches, spread over many devices, plus headline reads. */
+static void test_ingest_mix(void **state)
+{
+    (void)state;
+    struct mix *m = load_shipped("ingest");
+    assert_true(mix_route_share(m, MIX_INGEST) >= 0.75);
+    assert_true(mix_route_share(m, MIX_LATEST) > 0.0);
+    struct rng r;
+    rng_seed(&r, 1);
+    struct mix_request req = {0};
+    static bool seen[10001];
+    int ingests = 0, devices = 0;
+    for (int i = 0; i < 2000; i++) {
+        mix_next(m, &r, NOW_MS, &req);
+        if (req.route != MIX_INGEST)
+            continue;
+        ingests++;
+        int dev = 0;
+        assert_int_equal(sscanf(req.path, "/api/devices/%d/readings", &dev), 1);
+        assert_true(dev >= 1 && dev <= 10000);
+        devices += !seen[dev];
+        seen[dev] = true;
+        int rows = 0;
+        for (const char *p = req.body.data; (p = strstr(p, "\"timestamp\"")); p++)
+            rows++;
+        assert_int_equal(rows, 100);
+    }
+    assert_true(ingests > 1400);
+    assert_true(devices > ingests / 2); /* no hot device: few repeats */
+    strbuf_free(&req.body);
+    mix_free(m);
+}
+
 static void expect_error(const char *json, const char *fragment)
 {
     char err[512] = "";
@@ -307,7 +340,8 @@ static void test_users_ask_about_their_own_devices(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_mixes_load), cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_shipped_mixes_load), cmocka_unit_test(test_ingest_mix),
+        cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_deterministic),      cmocka_unit_test(test_shapes_and_shares),
         cmocka_unit_test(test_zipf_skew),          cmocka_unit_test(test_fixed_path),
         cmocka_unit_test(test_users_ask_about_their_own_devices),
