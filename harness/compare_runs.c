@@ -102,8 +102,8 @@ static int write_missing(FILE *out, const char *label, const json_t *s)
     json_t *b;
 
     if (json_is_true(json_object_get(run, "partial"))) {
-        fprintf(out, "- %s is a **partial run**%s%s%s: its figures stop where it stopped.\n",
-                label, why ? " (interrupted by " : "", why ? why : "", why ? ")" : "");
+        fprintf(out, "- %s is a **partial run**%s%s%s: its figures stop where it stopped.\n", label,
+                why ? " (interrupted by " : "", why ? why : "", why ? ")" : "");
         n++;
     }
     json_array_foreach(json_object_get(s, "builds"), i, b)

@@ -322,6 +322,10 @@ rp_pgbouncer_start() {
     if ab_is_root; then
         # pgbouncer refuses to run as root
         chown -R postgres "$conf" 2>/dev/null || true
+        runuser -u postgres -- test -r "$conf/pgbouncer.ini" 2>/dev/null || {
+            echo "failed: the postgres user, who runs pgbouncer, cannot read $conf (a private parent folder?)" >"$dir/status"
+            return 1
+        }
         runuser -u postgres -- pgbouncer "$conf/pgbouncer.ini" >/dev/null 2>&1 &
     else
         pgbouncer "$conf/pgbouncer.ini" >/dev/null 2>&1 &
@@ -613,6 +617,8 @@ rp_generator_ceiling() {
         local lower
         lower=$(rp_json "$dir/ceiling-$enc/capacity.json" 'd["lower"]')
         rp_log "generator: ceiling ($enc body) $(rp_bracket "$dir/ceiling-$enc/capacity.json")"
+        # a search that held at no rate found no ceiling (a lower bound of 0 caps nothing)
+        awk -v l="${lower:-0}" 'BEGIN { exit !(l > 0) }' || lower=
         if [ "$enc" = identity ]; then
             CEILING_IDENTITY=$lower
             # the gzip body is smaller: its search starts where the identity one ended
