@@ -413,7 +413,7 @@ rp_stop_pids() {
     local grace=$1 p i left
     shift
     for p in "$@"; do
-        kill -TERM "$p" 2>/dev/null || true
+        ab_pid_alive "$p" && kill -TERM "$p" 2>/dev/null
     done
     for ((i = 0; i < grace * 10; i++)); do
         left=0
