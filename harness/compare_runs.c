@@ -90,6 +90,35 @@ static const char *const env_keys[] = {"hostname",
                                        "quick",
                                        NULL};
 
+/* Lists what of run LABEL is missing: "partial run" (interrupted or cut short), and each
+ * build not measured to the end with its status (failed, dead, interrupted, not-run).
+ * Returns the number of lines written. */
+static int write_missing(FILE *out, const char *label, const json_t *s)
+{
+    const json_t *run = json_object_get(s, "run");
+    const char *why = json_string_value(json_object_get(run, "interrupted"));
+    int n = 0;
+    size_t i;
+    json_t *b;
+
+    if (json_is_true(json_object_get(run, "partial"))) {
+        fprintf(out, "- %s is a **partial run**%s%s%s: its figures stop where it stopped.\n", label,
+                why ? " (interrupted by " : "", why ? why : "", why ? ")" : "");
+        n++;
+    }
+    json_array_foreach(json_object_get(s, "builds"), i, b)
+    {
+        const char *status = json_string_value(json_object_get(b, "status"));
+        const char *reason = json_string_value(json_object_get(b, "reason"));
+        if (status == NULL || strcmp(status, "ok") == 0)
+            continue;
+        fprintf(out, "- %s %s: %s%s%s\n", label, json_string_value(json_object_get(b, "build")),
+                status, reason ? ": " : "", reason ? reason : "");
+        n++;
+    }
+    return n;
+}
+
 static const json_t *build_named(const json_t *summary, const char *name)
 {
     size_t i;
@@ -119,7 +148,10 @@ int compare_md_write(const json_t *a, const char *name_a, const json_t *b, const
                 "**Unlike runs, compared with --force:** %s. Their figures measure "
                 "different work.\n\n",
                 unlike);
-    fprintf(out, "## Environment differences\n\n");
+    fprintf(out, "## Partial runs and builds not measured\n\n");
+    if (write_missing(out, "A", a) + write_missing(out, "B", b) == 0)
+        fprintf(out, "None: both runs ended normally and measured every build.\n");
+    fprintf(out, "\n## Environment differences\n\n");
     for (const char *const *k = env_keys; *k; k++) {
         json_t *va = json_object_get(ra, *k), *vb = json_object_get(rb, *k);
         char *sa, *sb;

@@ -195,6 +195,18 @@ static const char *str_or(const json_t *obj, const char *path, const char *dflt)
     return s ? s : dflt;
 }
 
+/* What a build's status says, for a sentence ("Not measured: the build died"). */
+static const char *status_text(const char *status)
+{
+    if (strcmp(status, "dead") == 0)
+        return "the build died while it was measured";
+    if (strcmp(status, "interrupted") == 0)
+        return "the run was interrupted";
+    if (strcmp(status, "not-run") == 0)
+        return "the run ended before it";
+    return "the build failed";
+}
+
 static void effect_line(FILE *out, const json_t *prev, const json_t *cur)
 {
     const char *name = json_string_value(json_object_get(cur, "build"));
@@ -202,8 +214,8 @@ static void effect_line(FILE *out, const json_t *prev, const json_t *cur)
     double p0 = val(prev, "latency_ms.p99"), p1 = val(cur, "latency_ms.p99");
 
     fprintf(out, "- **%s**: %s. ", name, step_change(name));
-    if (strcmp(json_string_value(json_object_get(cur, "status")), "ok") != 0) {
-        fprintf(out, "Not measured: the build failed (%s).\n",
+    if (strcmp(str_or(cur, "status", ""), "ok") != 0) {
+        fprintf(out, "Not measured: %s (%s).\n", status_text(str_or(cur, "status", "")),
                 str_or(cur, "reason", "no reason recorded"));
         return;
     }
@@ -240,9 +252,13 @@ static void effect_line(FILE *out, const json_t *prev, const json_t *cur)
 static void write_header(FILE *out, const json_t *run)
 {
     fprintf(out, "# apibench reproduction %s\n\n", str_or(run, "id", "(unnamed)"));
-    if (json_is_true(json_object_get(run, "partial")))
+    if (json_is_true(json_object_get(run, "partial"))) {
         fprintf(out, "> **PARTIAL RUN.** It was interrupted or cut short: builds without "
-                     "figures below were not measured.\n\n");
+                     "figures below were not measured.");
+        if (json_is_string(json_object_get(run, "interrupted")))
+            fprintf(out, " Interrupted by %s.", str_or(run, "interrupted", ""));
+        fprintf(out, "\n\n");
+    }
     fprintf(out,
             "Measured on `%s` (%s, %s cores, %s bytes of memory), %s, from %s to %s. "
             "Mode: %s, scale %s, seed %s.\n\n",
@@ -1093,9 +1109,20 @@ int report_md_write(const json_t *summary, FILE *out)
     json_array_foreach(builds, i, b)
     {
         const char *status = json_string_value(json_object_get(b, "status"));
+        size_t j;
+        json_t *line;
         if (status && strcmp(status, "ok") != 0) {
             fprintf(out, "- %s: %s%s%s\n", json_string_value(json_object_get(b, "build")), status,
                     json_object_get(b, "reason") ? ": " : "", str_or(b, "reason", ""));
+            /* a build that died: the last lines its process logged */
+            if (strcmp(status, "dead") == 0)
+                fprintf(out, json_array_size(json_object_get(b, "last_log")) > 0
+                                 ? "\n  Its last log lines:\n\n"
+                                 : "\n  Its log was empty.\n\n");
+            json_array_foreach(json_object_get(b, "last_log"), j, line)
+                fprintf(out, "      %s\n", json_string_value(line));
+            if (json_array_size(json_object_get(b, "last_log")) > 0)
+                fprintf(out, "\n");
             failed++;
         }
     }

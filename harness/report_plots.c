@@ -261,7 +261,8 @@ int report_plots_write(const json_t *summary, const char *run_dir, char *err, si
     const json_t *gen = json_object_get(summary, "generator");
     char floor_hgrm[PATH_MAX];
     const char *sub = "repeat-1/";
-    size_t bars = 0; /* builds with a capacity (lower > 0) to draw */
+    size_t bars = 0;     /* builds with a capacity (lower > 0) to draw */
+    size_t measured = 0; /* builds with figures (none in a run interrupted early) */
     size_t i;
     json_t *b;
     int rc = -1;
@@ -344,10 +345,12 @@ int report_plots_write(const json_t *summary, const char *run_dir, char *err, si
                        dat_or_zero(report_path(gen, "floor_ms.article.p50")),
                        dat_or_zero(report_path(gen, "floor_ms.article.p99")));
     }
+    json_array_foreach(builds, i, b) measured += json_is_number(report_path(b, bytes[1]));
     for (const char *const *s = scripts; *s; s++) {
-        /* nothing to draw (an older results folder): skip, as gnuplot 5.4 runs an empty
-         * plot iteration once and fails on it */
-        if ((swept.len == 0 && (strcmp(*s, "plot_capacity.gp") == 0 ||
+        /* nothing to draw (an older results folder, a run interrupted early): skip, as
+         * gnuplot 5.4 runs an empty plot iteration once and fails on it */
+        if ((measured == 0 && strcmp(*s, "plot_bytes.gp") == 0) ||
+            (swept.len == 0 && (strcmp(*s, "plot_capacity.gp") == 0 ||
                                 strcmp(*s, "plot_latency_throughput.gp") == 0)) ||
             (timelines.len == 0 && strcmp(*s, "plot_overload.gp") == 0) ||
             (bars == 0 && strcmp(*s, "plot_capacity_bars.gp") == 0) ||

@@ -289,6 +289,51 @@ static json_t *timing_block(const char *text)
 }
 
 /* Job latency (acceptance to e-mail sent) from jobs.txt: one latency in ms a line. */
+/* The status of a build from its status file's first line, "WORD: reason" or "ok" (docs/
+ * RESULTS.md): "ok", "failed", "dead" (it died while measured) or "interrupted" (the run
+ * was); "not-run" without a file. Any other word counts as "failed", the line its reason. */
+static void build_status(json_t *b, char *line)
+{
+    static const char *const words[] = {"failed", "dead", "interrupted", NULL};
+    const char *word = "failed", *reason, *colon;
+    char *nl;
+
+    if (line == NULL) {
+        json_object_set_new(b, "status", json_string("not-run"));
+        return;
+    }
+    nl = strchr(line, '\n');
+    if (nl)
+        *nl = '\0';
+    if (strncmp(line, "ok", 2) == 0) {
+        json_object_set_new(b, "status", json_string("ok"));
+        return;
+    }
+    colon = strchr(line, ':');
+    reason = colon ? colon + 1 + (colon[1] == ' ') : line;
+    for (const char *const *w = words; colon && *w; w++)
+        if ((size_t)(colon - line) == strlen(*w) && strncmp(line, *w, strlen(*w)) == 0)
+            word = *w;
+    json_object_set_new(b, "status", json_string(word));
+    json_object_set_new(b, "reason", json_string(reason));
+}
+
+/* The lines of TEXT as a new JSON array of strings (empty when TEXT is NULL). */
+static json_t *lines_array(const char *text)
+{
+    json_t *out = json_array();
+    const char *p = text;
+
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        json_t *line = json_stringn(p, len);
+        json_array_append_new(out, line ? line : json_string("(a line that is not UTF-8)"));
+        p = nl ? nl + 1 : p + len;
+    }
+    return out;
+}
+
 static json_t *jobs_block(const char *text)
 {
     size_t n = 0, cap = 64;
@@ -843,20 +888,11 @@ static json_t *build_entry(const char *run_dir, const char *name, double slo_ms,
     jobs = slurp_in(bdir, "jobs.txt");
 
     b = json_pack("{s:s}", "build", name);
-    if (status == NULL) {
-        json_object_set_new(b, "status", json_string("not-run"));
-    } else {
-        char *nl = strchr(status, '\n');
-        if (nl)
-            *nl = '\0';
-        if (strncmp(status, "ok", 2) == 0) {
-            json_object_set_new(b, "status", json_string("ok"));
-        } else {
-            const char *reason = strchr(status, ':');
-            json_object_set_new(b, "status", json_string("failed"));
-            json_object_set_new(b, "reason",
-                                json_string(reason ? reason + 1 + (reason[1] == ' ') : status));
-        }
+    build_status(b, status);
+    if (strcmp(json_string_value(json_object_get(b, "status")), "dead") == 0) {
+        char *last = slurp_in(bdir, "last_log.txt");
+        json_object_set_new(b, "last_log", lines_array(last));
+        free(last);
     }
     {
         char *verify = slurp_in(bdir, "verify.status");
@@ -1027,6 +1063,7 @@ static json_t *run_block(const char *info)
                                             "cpu_placement",
                                             "generator_cpus",
                                             "server_cpus",
+                                            "interrupted",
                                             NULL};
     static const char *const num_keys[] = {"scale",
                                            "seed",

@@ -18,10 +18,12 @@ rp_defaults() {
     CAL_P99_MS=10000        # calibration: "the baseline holds" bound
     ARTICLE_RATE=167        # the article's 10k requests/minute
     HEALTH_TIMEOUT_S=30
-    PGB_PORT=56432
-    # pids this run started (stopped on exit and on Ctrl-C)
+    PGB_PORT=${APIBENCH_PGBOUNCER_PORT:-56432}
+    # pids of the servers, worker and nginx this run started (stopped on exit and on Ctrl-C)
     STARTED_PIDS=()
     PARTIAL=0
+    RP_PHASE=start          # what the run is doing now: named when it is interrupted
+    RP_BUILD=               # the build being measured now (its folder is marked if interrupted)
 }
 
 # rp_phases - phase lengths and search settings for the chosen mode (seconds). The
@@ -76,6 +78,7 @@ rp_log() {
 rp_step() {
     local name=$1 t0 t1 rc
     shift
+    RP_PHASE=$name
     printf '\n==== %s\n' "$name"
     t0=$(date +%s.%N)
     set +e
@@ -226,7 +229,7 @@ rp_apply_sql() {
     after=$(rp_index_state)
     if [ "$before" != "$after" ]; then
         rp_log "indexes now: ${after:-none}; VACUUM ANALYZE"
-        rp_psql "$DATABASE_URL" -c "VACUUM ANALYZE devices" -c "VACUUM ANALYZE readings" || return 1
+        rp_fg rp_psql "$DATABASE_URL" -c "VACUUM ANALYZE devices" -c "VACUUM ANALYZE readings" || return 1
     fi
 }
 
@@ -319,6 +322,10 @@ rp_pgbouncer_start() {
     if ab_is_root; then
         # pgbouncer refuses to run as root
         chown -R postgres "$conf" 2>/dev/null || true
+        runuser -u postgres -- test -r "$conf/pgbouncer.ini" 2>/dev/null || {
+            echo "failed: the postgres user, who runs pgbouncer, cannot read $conf (a private parent folder?)" >"$dir/status"
+            return 1
+        }
         runuser -u postgres -- pgbouncer "$conf/pgbouncer.ini" >/dev/null 2>&1 &
     else
         pgbouncer "$conf/pgbouncer.ini" >/dev/null 2>&1 &
@@ -357,35 +364,82 @@ rp_drop_stream() {
         xargs -r -n 100 redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
 }
 
-# rp_servers_alive - true when every instance of the current build is still running.
+# rp_servers_alive - true when every instance of the current build (and 06-async's
+# worker) is still running.
 rp_servers_alive() {
     local p
     [ -n "$opt_target" ] && return 0
-    for p in "${SERVER_PIDS[@]}"; do
+    for p in "${SERVER_PIDS[@]}" ${WORKER_PID:+"$WORKER_PID"}; do
         ab_pid_alive "$p" || return 1
     done
 }
 
+# rp_build_dead DIR WHEN - after rp_servers_alive failed: writes DIR/status "dead: which
+# process, how it ended (exit status, signal, the OOM killer when the kernel log says so),
+# WHEN" and DIR/last_log.txt, the last lines of that process's log. The report shows both.
+rp_build_dead() {
+    local dir=$1 when=$2 i p log= who= how rc
+    for i in "${!SERVER_PIDS[@]}"; do
+        ab_pid_alive "${SERVER_PIDS[$i]}" && continue
+        p=${SERVER_PIDS[$i]} log=$dir/server.$i.log who="instance $i (pid $p)"
+        break
+    done
+    if [ -z "$who" ] && [ -n "${WORKER_PID:-}" ] && ! ab_pid_alive "$WORKER_PID"; then
+        p=$WORKER_PID log=$dir/worker.log who="apibench-worker (pid $p)"
+    fi
+    [ -n "$who" ] || return 0
+    rc=0
+    wait "$p" 2>/dev/null || rc=$?
+    if ((rc > 128 && rc <= 128 + 64)); then
+        how="killed by signal $((rc - 128)) (SIG$(kill -l "$((rc - 128))" 2>/dev/null || echo '?'))"
+        dmesg 2>/dev/null | grep -q "Killed process $p " && how="$how, by the OOM killer"
+    else
+        how="exited with status $rc"
+    fi
+    echo "dead: $who $how $when" >"$dir/status"
+    tail -n 20 "$log" >"$dir/last_log.txt" 2>/dev/null || : >"$dir/last_log.txt"
+    rp_log "$(basename "$dir"): dead: $who $how $when; its last log lines:"
+    sed 's/^/    /' "$dir/last_log.txt"
+}
+
 # rp_stop_pid PID [GRACE_S] - SIGTERM, then SIGKILL after GRACE_S (10) seconds.
 rp_stop_pid() {
-    local pid=$1
-    ab_pid_alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    ab_wait_pid_gone "$pid" "${2:-10}" || kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    rp_stop_pids "${2:-10}" "$1"
+}
+
+# rp_stop_pids GRACE_S PID... - SIGTERM to every PID at once, then SIGKILL to those still
+# running after GRACE_S seconds; reaps the ones that are this shell's children.
+rp_stop_pids() {
+    local grace=$1 p i left
+    shift
+    for p in "$@"; do
+        ab_pid_alive "$p" && kill -TERM "$p" 2>/dev/null
+    done
+    for ((i = 0; i < grace * 10; i++)); do
+        left=0
+        for p in "$@"; do
+            ab_pid_alive "$p" && { left=1; break; }
+        done
+        [ "$left" -eq 0 ] && break
+        sleep 0.1
+    done
+    for p in "$@"; do
+        ab_pid_alive "$p" && kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null || true
+    done
+    # forget them: a pid stopped here may later name another process
+    local keep=()
+    for p in "${STARTED_PIDS[@]}"; do
+        [[ " $* " == *" $p "* ]] || keep+=("$p")
+    done
+    STARTED_PIDS=("${keep[@]}")
+    return 0
 }
 
 # rp_stop_build [GRACE_S] - stops the current build's instances and worker.
 rp_stop_build() {
-    local p
-    for p in "${SERVER_PIDS[@]}"; do
-        rp_stop_pid "$p" "${1:-10}"
-    done
-    SERVER_PIDS=()
-    if [ -n "${WORKER_PID:-}" ]; then
-        rp_stop_pid "$WORKER_PID"
-        WORKER_PID=
-    fi
+    rp_stop_pids "${1:-10}" "${SERVER_PIDS[@]}" ${WORKER_PID:+"$WORKER_PID"}
+    SERVER_PIDS=() WORKER_PID=
 }
 
 # rp_start_worker DIR - starts apibench-worker for 06-async.
@@ -401,6 +455,44 @@ rp_start_worker() {
         echo "failed: apibench-worker exited at start: $(tail -n 1 "$dir/worker.log")" >"$dir/status"
         return 1
     fi
+}
+
+# ---------------------------------------------------------------- interruption
+
+# rp_fg CMD... - runs CMD (a command or a function) as this run's foreground work, but in
+# the background, waited for: bash runs a trap only between commands, so a SIGTERM sent to
+# this script alone would otherwise wait for a seeding or a capacity search to end. Returns
+# CMD's status.
+rp_fg() {
+    "$@" &
+    wait "$!"
+}
+
+# rp_run_pids - prints the pids of every process this run started and that still runs,
+# wherever it was reparented: each carries APIBENCH_REPRODUCE_RUN=RUN in its environment
+# (scripts/reproduce exports it). This shell and its own helpers are left out.
+rp_run_pids() {
+    local me=$BASHPID f pid ppid files
+    mapfile -t files < <(grep -lzxF "APIBENCH_REPRODUCE_RUN=$RUN" /proc/[0-9]*/environ 2>/dev/null)
+    for f in "${files[@]}"; do
+        pid=${f#/proc/} pid=${pid%/environ}
+        [ "$pid" = "$$" ] || [ "$pid" = "$me" ] && continue
+        ppid=$(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$pid/stat" 2>/dev/null) || continue
+        [ -n "$ppid" ] && [ "$ppid" != "$me" ] && echo "$pid"
+    done
+    return 0
+}
+
+# rp_stop_run_pids GRACE_S [KEEP_PID...] - stops (rp_stop_pids) every process of this run
+# but the KEEP_PIDs and their children.
+rp_stop_run_pids() {
+    local grace=$1 p ppid pids=()
+    shift
+    for p in $(rp_run_pids); do
+        ppid=$(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$p/stat" 2>/dev/null) || continue
+        [[ " $* " == *" $p "* || " $* " == *" $ppid "* ]] || pids+=("$p")
+    done
+    [ ${#pids[@]} -eq 0 ] || rp_stop_pids "$grace" "${pids[@]}"
 }
 
 # ---------------------------------------------------------------- CPU placement
@@ -483,7 +575,7 @@ rp_nginx_start() {
 rp_generator_body() {
     local dir=$1
     mkdir -p "$dir/www"
-    curl -fsS --max-time 60 -H "X-API-Key: $API_KEY" -H 'Accept-Encoding: identity' \
+    rp_fg curl -fsS --max-time 60 -H "X-API-Key: $API_KEY" -H 'Accept-Encoding: identity' \
         -o "$dir/www/latest.json" "${TARGETS[0]}/api/readings/latest?limit=100" || return 1
     gzip -6 -n -c "$dir/www/latest.json" >"$dir/www/latest.json.gz"
     chmod 644 "$dir/www/latest.json" "$dir/www/latest.json.gz"
@@ -499,7 +591,7 @@ rp_generator_body() {
 rp_nginx_load() {
     local out=$1 rate=$2 dur=$3 enc=$4
     # shellcheck disable=SC2086
-    "${GEN_ON[@]}" "$BIN/apibench" run --target "http://127.0.0.1:$NGINX_PORT" --path /latest.json \
+    rp_fg "${GEN_ON[@]}" "$BIN/apibench" run --target "http://127.0.0.1:$NGINX_PORT" --path /latest.json \
         --rate "$rate" --duration "$dur" --warmup 1 --quiet --out "$out" $LOAD_EXTRA \
         $([ "$enc" = identity ] && echo --no-gzip)
 }
@@ -515,7 +607,7 @@ rp_generator_ceiling() {
     CEILING_IDENTITY= CEILING_GZIP=
     for enc in identity gzip; do
         # shellcheck disable=SC2086
-        "${GEN_ON[@]}" "$BIN/apibench" capacity --target "http://127.0.0.1:$NGINX_PORT" \
+        rp_fg "${GEN_ON[@]}" "$BIN/apibench" capacity --target "http://127.0.0.1:$NGINX_PORT" \
             --path /latest.json $([ "$enc" = identity ] && echo --no-gzip) \
             --out "$dir/ceiling-$enc" --start "$start" --tolerance "$CAP_TOL" \
             --slo-p99-ms "$SLO_P99_MS" --max-lag-ms "$CEIL_LAG_MS" --min-duration "${CAP_MIN_S}s" \
@@ -525,6 +617,8 @@ rp_generator_ceiling() {
         local lower
         lower=$(rp_json "$dir/ceiling-$enc/capacity.json" 'd["lower"]')
         rp_log "generator: ceiling ($enc body) $(rp_bracket "$dir/ceiling-$enc/capacity.json")"
+        # a search that held at no rate found no ceiling (a lower bound of 0 caps nothing)
+        awk -v l="${lower:-0}" 'BEGIN { exit !(l > 0) }' || lower=
         if [ "$enc" = identity ]; then
             CEILING_IDENTITY=$lower
             # the gzip body is smaller: its search starts where the identity one ended
@@ -560,7 +654,7 @@ rp_capacity() {
     local dir=$1 start=$2 ceiling=$3 known=()
     [ -f "$dir/article.json" ] && known=(--known "$dir/article.json")
     # shellcheck disable=SC2086
-    "${GEN_ON[@]}" "$BIN/apibench" capacity --target "${TARGETS[0]}" --mix "$MIX" --seed "$opt_seed" \
+    rp_fg "${GEN_ON[@]}" "$BIN/apibench" capacity --target "${TARGETS[0]}" --mix "$MIX" --seed "$opt_seed" \
         --out "$dir/capacity" --start "$start" ${ceiling:+--ceiling "$ceiling"} "${known[@]}" \
         --tolerance "$CAP_TOL" --slo-p99-ms "$SLO_P99_MS" --min-duration "${CAP_MIN_S}s" \
         --min-requests "$CAP_MIN_REQ" --max-duration "${CAP_MAX_S}s" --probe-warmup "$CAP_WARMUP" \
@@ -619,7 +713,7 @@ rp_load() {
     shift 3
     if [ "$k" -eq 1 ]; then
         # shellcheck disable=SC2086
-        "${GEN_ON[@]}" "$BIN/apibench" run --target "${TARGETS[0]}" --rate "$rate" --duration "$dur" \
+        rp_fg "${GEN_ON[@]}" "$BIN/apibench" run --target "${TARGETS[0]}" --rate "$rate" --duration "$dur" \
             --warmup 0 --mix "$MIX" --seed "$opt_seed" --quiet --out "$out" $LOAD_EXTRA "$@"
         return
     fi

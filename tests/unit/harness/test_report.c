@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,6 +421,94 @@ static void test_compare_names_unlike_runs(void **state)
     json_decref(b);
 }
 
+/* put_file DIR REL TEXT: writes DIR/REL (its folder must exist). */
+static void put_file(const char *dir, const char *rel, const char *text)
+{
+    char path[512];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* An interrupted run (scripts/reproduce on Ctrl-C): run.info says partial and why, one build
+ * died (status "dead: ..." and last_log.txt), one was interrupted, one never ran. The summary
+ * keeps each status, the report says PARTIAL and shows the dead build's last log lines, and
+ * `apibench compare` lists all of it. */
+static void test_partial_run_with_dead_build(void **state)
+{
+    char dir[] = "/tmp/apibench-test-report-XXXXXX", sub[512], err[256], *md = NULL;
+    size_t len = 0;
+    json_t *s, *b;
+    FILE *f;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    put_file(dir, "run.info",
+             "id=cut\nbuilds=02-indexes,03-cache,04-pool\npartial=1\n"
+             "interrupted=SIGINT during 03-cache: capacity search\nslo_p99_ms=500\n");
+    snprintf(sub, sizeof sub, "%s/builds", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(sub, sizeof sub, "%s/builds/02-indexes", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(sub, sizeof sub, "%s/builds/03-cache", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    put_file(dir, "builds/02-indexes/status",
+             "dead: instance 0 (pid 42) killed by signal 9 (SIGKILL) during the load\n");
+    put_file(dir, "builds/02-indexes/last_log.txt",
+             "apibench-02-indexes: listening on http://127.0.0.1:18702\nlast words\n");
+    put_file(dir, "builds/03-cache/status", "interrupted: during 03-cache: capacity search\n");
+
+    s = report_summary_build(dir, err, sizeof err);
+    assert_non_null(s);
+    assert_true(json_is_true(report_path(s, "run.partial")));
+    assert_string_equal(json_string_value(report_path(s, "run.interrupted")),
+                        "SIGINT during 03-cache: capacity search");
+    b = json_array_get(json_object_get(s, "builds"), 0);
+    assert_string_equal(json_string_value(json_object_get(b, "status")), "dead");
+    assert_string_equal(json_string_value(json_object_get(b, "reason")),
+                        "instance 0 (pid 42) killed by signal 9 (SIGKILL) during the load");
+    assert_int_equal(json_array_size(json_object_get(b, "last_log")), 2);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(b, "last_log"), 1)),
+                        "last words");
+    b = json_array_get(json_object_get(s, "builds"), 1);
+    assert_string_equal(json_string_value(json_object_get(b, "status")), "interrupted");
+    b = json_array_get(json_object_get(s, "builds"), 2);
+    assert_string_equal(json_string_value(json_object_get(b, "status")), "not-run");
+
+    f = open_memstream(&md, &len);
+    assert_int_equal(report_md_write(s, f), 0);
+    fclose(f);
+    assert_non_null(strstr(md, "**PARTIAL RUN.**"));
+    assert_non_null(strstr(md, "Interrupted by SIGINT during 03-cache: capacity search."));
+    assert_non_null(strstr(md, "- 02-indexes: dead: instance 0 (pid 42) killed by signal 9"));
+    assert_non_null(strstr(md, "Its last log lines:\n\n      apibench-02-indexes: listening"));
+    assert_non_null(strstr(md, "      last words\n"));
+    assert_non_null(strstr(md, "- 03-cache: interrupted: during 03-cache: capacity search"));
+    free(md);
+
+    md = NULL;
+    f = open_memstream(&md, &len);
+    assert_int_equal(compare_md_write(summary, "A", s, "B", f), 0);
+    fclose(f);
+    assert_non_null(strstr(md, "- B is a **partial run** (interrupted by SIGINT during 03-cache"));
+    assert_non_null(strstr(md, "- B 02-indexes: dead: instance 0"));
+    assert_non_null(strstr(md, "- B 04-pool: not-run"));
+    free(md);
+    json_decref(s);
+    assert_int_equal(nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 static void test_report_matches_golden(void **state)
 {
     char *md = NULL, *golden;
@@ -457,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_queries_mismatch_is_flagged),
         cmocka_unit_test(test_compare_lists_differences_and_ratios),
         cmocka_unit_test(test_compare_names_unlike_runs),
+        cmocka_unit_test(test_partial_run_with_dead_build),
         cmocka_unit_test(test_report_matches_golden),
     };
     return cmocka_run_group_tests(tests, load_fixture, free_fixture);
