@@ -96,6 +96,7 @@ int mail_global_init(void)
 struct upload {
     const char *data;
     size_t len, off;
+    const volatile sig_atomic_t *abort; /* mail.abort */
 };
 
 static size_t read_payload(char *dst, size_t size, size_t nmemb, void *userp)
@@ -106,6 +107,15 @@ static size_t read_payload(char *dst, size_t size, size_t nmemb, void *userp)
     memcpy(dst, u->data + u->off, n);
     u->off += n;
     return n;
+}
+
+/* libcurl's progress callback: non-zero abandons the transfer. */
+static int check_abort(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const struct upload *u = clientp;
+    return *u->abort != 0;
 }
 
 int mail_send(const char *url, const struct mail *m, long timeout_ms, char *err, size_t errlen)
@@ -134,7 +144,7 @@ int mail_send(const char *url, const struct mail *m, long timeout_ms, char *err,
     }
     snprintf(envelope_from, sizeof(envelope_from), "<%s>", m->from);
     rcpt = curl_slist_append(NULL, m->to);
-    struct upload up = {msg.data, msg.len, 0};
+    struct upload up = {msg.data, msg.len, 0, m->abort};
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_MAIL_FROM, envelope_from);
     curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
@@ -145,6 +155,11 @@ int mail_send(const char *url, const struct mail *m, long timeout_ms, char *err,
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 2000 ? timeout_ms : 2000L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curlerr);
+    if (m->abort) {
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, check_abort);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &up);
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    }
     CURLcode res = curl_easy_perform(curl);
     if (res != CURLE_OK) {
         long code = 0;
