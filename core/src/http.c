@@ -13,11 +13,13 @@
  * byte in either direction: --request-timeout (10 s) while a request is on its way in
  * (MHD's daemon-wide timeout, so a new connection gets it) and --connection-timeout (60 s)
  * while it idles between keep-alive requests (set per connection when a request
- * completes, back to the request timeout when the next request line arrives). When more
- * than 3/4 of --max-connections are open the server is busy: connections that go idle get
- * BUSY_IDLE_TIMEOUT_S instead, and each thread shortens its idle connections the same way
- * when it accepts a new one (a thread touches only its own connections, so no lock is
- * needed). --max-per-ip bounds one address's connections (MHD counts them across threads).
+ * completes, back to the request timeout when the next request line arrives).
+ * libmicrohttpd gives each thread an equal share of --max-connections, and a thread at its
+ * share accepts no more; so a thread holding more than 3/4 of its share is busy: its
+ * connections that go idle get BUSY_IDLE_TIMEOUT_S instead, and each time it accepts a
+ * connection while busy it shortens its idle ones the same way. A thread counts
+ * and touches only its own connections, so no lock is needed. --max-per-ip bounds one
+ * address's connections (MHD counts them across threads).
  *
  * Keep-alive is HTTP/1.1's default. Bodies above --max-body get 413. A client that sent
  * `Expect: 100-continue` gets it at once, before it sends the body. Any other client is
@@ -35,6 +37,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -59,10 +62,9 @@
 struct http {
     struct MHD_Daemon *daemon;
     struct server *srv;
-    atomic_int open_connections; /* counted by on_connection */
     atomic_int in_handler;       /* requests between their handler's first call and done */
     atomic_bool stopping;        /* http_stop has begun: answers close their connection */
-    int busy_connections;        /* above this many open connections the server is busy */
+    int busy_connections;        /* a thread holding more connections than this is busy */
 };
 
 /* Per-connection state (MHD's socket context), touched only by the connection's thread. */
@@ -73,7 +75,8 @@ struct conn {
     unsigned timeout_s;       /* the timeout last given to MHD for this connection */
 };
 
-/* This thread's idle keep-alive connections. */
+/* This thread's connections: how many, and the idle keep-alive ones. */
+static _Thread_local int open_connections;
 static _Thread_local struct conn *idle_head;
 
 /* Per-request state kept by MHD between calls of the access handler. */
@@ -120,10 +123,10 @@ static struct conn *conn_of(struct MHD_Connection *mhd)
     return info ? info->socket_context : NULL;
 }
 
-static bool busy(struct http *h)
+/* True when this thread holds more than 3/4 of its share of the connections. */
+static bool busy(const struct http *h)
 {
-    return atomic_load_explicit(&h->open_connections, memory_order_relaxed) >
-           h->busy_connections;
+    return open_connections > h->busy_connections;
 }
 
 static void idle_remove(struct conn *c)
@@ -153,8 +156,8 @@ static void idle_add(struct http *h, struct conn *c)
     set_timeout(c, busy(h) ? BUSY_IDLE_TIMEOUT_S : (unsigned)h->srv->cfg.connection_timeout_s);
 }
 
-/* Counts connections; when the server is busy, a thread accepting one more shortens the
- * idle timeout of its own idle connections. */
+/* Counts this thread's connections; accepting one while busy shortens the idle timeout of
+ * the thread's idle connections. */
 static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
@@ -165,7 +168,7 @@ static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_c
         c->mhd = mhd;
         c->timeout_s = (unsigned)h->srv->cfg.request_timeout_s; /* the daemon's default */
         *socket_context = c;
-        atomic_fetch_add_explicit(&h->open_connections, 1, memory_order_relaxed);
+        open_connections++;
         if (busy(h))
             for (struct conn *i = idle_head; i; i = i->next)
                 set_timeout(i, BUSY_IDLE_TIMEOUT_S);
@@ -176,7 +179,7 @@ static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_c
     idle_remove(c);
     free(c);
     *socket_context = NULL;
-    atomic_fetch_sub_explicit(&h->open_connections, 1, memory_order_relaxed);
+    open_connections--;
 }
 
 /* Called when a request line has arrived: the request's state begins here, and the
@@ -193,6 +196,31 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
     struct pending *p = xcalloc(1, sizeof *p);
     p->start_us = now_us();
     return p;
+}
+
+/* libmicrohttpd's messages, at most one a second: a flood of refused connections must not
+ * turn into a flood of identical lines on stderr. The others are counted and reported with
+ * the next message printed. */
+static void on_mhd_message(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    static atomic_llong last_second;
+    static atomic_long suppressed;
+    long long second = now_us() / 1000000;
+    long long last = atomic_load(&last_second);
+    if (second == last || !atomic_compare_exchange_strong(&last_second, &last, second)) {
+        atomic_fetch_add(&suppressed, 1);
+        return;
+    }
+    long dropped = atomic_exchange(&suppressed, 0);
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    if (dropped > 0)
+        fprintf(stderr, "libmicrohttpd: %s (%ld more since the last line)\n", line,
+                dropped);
+    else
+        fprintf(stderr, "libmicrohttpd: %s\n", line);
 }
 
 /* Encodes, adds headers, queues, records metrics and the access log line. */
@@ -382,12 +410,13 @@ struct http *http_start(struct server *srv, char *err, size_t errlen)
     }
     struct http *h = xcalloc(1, sizeof *h);
     h->srv = srv;
-    h->busy_connections = srv->cfg.max_connections / 4 * 3;
+    h->busy_connections = srv->cfg.max_connections / srv->cfg.threads * 3 / 4;
     /* The daemon-wide timeout is the request timeout: a new connection must send its
      * request without stalling; idle keep-alive connections get theirs in idle_add. */
     h->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_message, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)srv->cfg.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->cfg.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)srv->cfg.max_per_ip,
