@@ -30,7 +30,7 @@ expect_413() {
 py() {
     /usr/bin/python3 "$SOURCE_DIR/tests/faults/clients.py" post --port "$PORT" "$@" >"$TMP/py.json"
     jq -r '.status // "none"' "$TMP/py.json" >"$TMP/py.status"
-    jq '.body // .error' "$TMP/py.json" >"$TMP/py.body"
+    jq -c '.body // .error' "$TMP/py.json" >"$TMP/py.body"
 }
 py --bytes $((8 * 1024 * 1024))
 expect_413 "http.client, 8 MB, Content-Length" "$(cat "$TMP/py.status")" "$TMP/py.body"
