@@ -17,6 +17,12 @@
       Expect: 100-continue, then reads the answer. Prints one JSON line: sent, status,
       content_type, body (the JSON answer), or error (what the client saw).
 
+  clients.py load --port P --seconds S --key KEY --devices ID,ID,... [--connections 16]
+      Keep-alive GETs as fast as the server answers, over C connections, of mostly distinct
+      cache keys: a random device's readings with random hours (1-168) and limit (1-500),
+      and one time in five the headline with a random limit. Prints one JSON line every
+      10 s (elapsed_s, requests, rate, errors) on stderr and a summary on stdout.
+
 Run with /usr/bin/python3 (Debian's). Only the standard library is used.
 """
 
@@ -193,6 +199,91 @@ def post(args):
     return 0
 
 
+def load(args):
+    import random
+    rng = random.Random(args.seed)
+    devices = [int(x) for x in args.devices.split(",") if x]
+    sel = selectors.DefaultSelector()
+    stats = {"requests": 0, "errors": 0, "statuses": {}}
+    start = time.monotonic()
+    end = start + args.seconds
+
+    def request_bytes():
+        if rng.random() < 0.2:
+            path = "/api/readings/latest?limit=%d" % rng.randint(1, 500)
+        else:
+            path = "/api/devices/%d/readings?hours=%d&limit=%d" % (
+                rng.choice(devices), rng.randint(1, 168), rng.randint(1, 500))
+        return ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: %s\r\n"
+                "Accept-Encoding: gzip\r\n\r\n" % (path, args.key)).encode()
+
+    class Conn:
+        def __init__(self):
+            self.sock = socket.create_connection(("127.0.0.1", args.port))
+            self.sock.setblocking(False)
+            self.buf = b""
+            self.need = None
+            sel.register(self.sock, selectors.EVENT_READ, self)
+            self.send()
+
+        def send(self):
+            self.sock.sendall(request_bytes())
+            self.buf = b""
+            self.need = None
+
+        def reopen(self):
+            sel.unregister(self.sock)
+            self.sock.close()
+            self.__init__()
+
+    conns = [Conn() for _ in range(args.connections)]
+    next_report = start + 10
+    while time.monotonic() < end:
+        for key, _ in sel.select(timeout=0.1):
+            c = key.data
+            try:
+                data = c.sock.recv(262144)
+            except OSError:
+                data = b""
+            if not data:
+                stats["errors"] += 1
+                c.reopen()
+                continue
+            c.buf += data
+            if c.need is None:
+                head_end = c.buf.find(b"\r\n\r\n")
+                if head_end < 0:
+                    continue
+                head = c.buf[:head_end].decode("latin-1")
+                length = 0
+                for line in head.split("\r\n")[1:]:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value.strip())
+                c.need = head_end + 4 + length
+                status = head.split(" ", 2)[1]
+                stats["statuses"][status] = stats["statuses"].get(status, 0) + 1
+                if not status.startswith("2"):
+                    stats["errors"] += 1
+            if len(c.buf) >= c.need:
+                stats["requests"] += 1
+                c.send()
+        now = time.monotonic()
+        if now >= next_report:
+            elapsed = now - start
+            sys.stderr.write(json.dumps({"elapsed_s": round(elapsed), "requests": stats["requests"],
+                                         "rate": round(stats["requests"] / elapsed),
+                                         "errors": stats["errors"]}) + "\n")
+            sys.stderr.flush()
+            next_report += 10
+    elapsed = time.monotonic() - start
+    stats["rate"] = round(stats["requests"] / elapsed)
+    for c in conns:
+        c.sock.close()
+    print(json.dumps(stats))
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -212,8 +303,15 @@ def main():
     b.add_argument("--port", type=int, required=True)
     b.add_argument("--bytes", type=int, required=True)
     b.add_argument("--chunked", action="store_true")
+    lo = sub.add_parser("load")
+    lo.add_argument("--port", type=int, required=True)
+    lo.add_argument("--seconds", type=float, required=True)
+    lo.add_argument("--key", required=True)
+    lo.add_argument("--devices", required=True)
+    lo.add_argument("--connections", type=int, default=16)
+    lo.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
-    return {"flood": flood, "probe": probe, "post": post}[args.cmd](args)
+    return {"flood": flood, "probe": probe, "post": post, "load": load}[args.cmd](args)
 
 
 if __name__ == "__main__":
