@@ -7,7 +7,8 @@
       With --idle K, K connections instead complete one request and then idle (keep-alive),
       and are not reopened. Prints one JSON line: opens, closed_at_once (closed within 1 s
       of opening: refused), closed_stalled (closed later: dropped for stalling), held_max,
-      held_end, idle_end (idle ones still open), idle_closed and idle_closed_after_s (seconds each idled before its close).
+      held_end, idle_end (idle ones still open), idle_closed and idle_closed_after_s
+      (seconds each idled before its close).
   clients.py probe --port P --seconds S [--every 0.1] [--source 127.0.0.2] [--path /healthz]
       Every 0.1 s, a new connection from ADDR sends GET PATH and reads the answer (2 s
       limit). Prints one JSON line: samples, ok, max_ms, p50_ms, p99_ms, slow (over 1 s),

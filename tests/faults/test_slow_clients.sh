@@ -34,8 +34,8 @@ start_server() {
         { cat "$TMP/server.$port.log" >&2; fail "apibench-$BUILD did not start on port $port"; }
 }
 
-# field FILE EXPR - a value from the JSON line in FILE (EXPR in Python, over d).
-field() { /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+# field FILE FILTER - a value from the JSON line in FILE (a jq filter).
+field() { jq -r "$2" "$1"; }
 
 # ------------------------------------------------------------------ 1. the flood
 PORT=18470
@@ -50,12 +50,12 @@ sleep 1
 wait "$FLOOD" || fail "the flood client failed"
 note "normal client: $(cat "$TMP/probe.json")"
 note "flood: $(cat "$TMP/flood.json")"
-samples=$(field "$TMP/probe.json" 'd["samples"]')
+samples=$(field "$TMP/probe.json" .samples)
 check '[ "$samples" -ge 100 ]' "the normal client sampled at least 100 times, got $samples"
-check '[ "$(field "$TMP/probe.json" "d[\"ok\"]")" = "$samples" ]' "every sample got 200"
-check '[ "$(field "$TMP/probe.json" "d[\"slow\"]")" = 0 ]' "no sample took over 1 s"
-refused=$(field "$TMP/flood.json" 'd["closed_at_once"]')
-stalled=$(field "$TMP/flood.json" 'd["closed_stalled"]')
+check '[ "$(field "$TMP/probe.json" .ok)" = "$samples" ]' "every sample got 200"
+check '[ "$(field "$TMP/probe.json" .slow)" = 0 ]' "no sample took over 1 s"
+refused=$(field "$TMP/flood.json" .closed_at_once)
+stalled=$(field "$TMP/flood.json" .closed_stalled)
 check '[ "$refused" -gt 0 ]' "the server refused the flood beyond --max-per-ip at once"
 check '[ "$stalled" -ge 200 ]' "the stalled connections were dropped after the request timeout, got $stalled"
 curl -sf --max-time 2 "http://127.0.0.1:$PORT/healthz" >/dev/null || fail "the server does not answer after the flood"
@@ -78,9 +78,9 @@ done
 for p in "${pids[@]}" "$IDLE"; do wait "$p" || fail "a flood client failed"; done
 note "idle connections: $(cat "$TMP/idle.json")"
 note "normal client while busy: $(cat "$TMP/probe2.json")"
-check '[ "$(field "$TMP/idle.json" "d[\"idle_closed\"]")" = 10 ]' \
+check '[ "$(field "$TMP/idle.json" .idle_closed)" = 10 ]' \
     "the server closed every idle keep-alive connection once busy"
-check '[ "$(field "$TMP/idle.json" "int(max(d[\"idle_closed_after_s\"]) < 8)")" = 1 ]' \
+check '[ "$(field "$TMP/idle.json" "(.idle_closed_after_s | max) < 8")" = true ]' \
     "idle connections closed within 8 s of going idle (the idle timeout is 60 s)"
-check '[ "$(field "$TMP/probe2.json" "d[\"slow\"]")" = 0 ]' "no sample took over 1 s while busy"
+check '[ "$(field "$TMP/probe2.json" .slow)" = 0 ]' "no sample took over 1 s while busy"
 note "ok"
