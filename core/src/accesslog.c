@@ -26,11 +26,6 @@ int accesslog_open(void)
     return 0;
 }
 
-int accesslog_enabled(void)
-{
-    return log_stream != NULL;
-}
-
 void accesslog_write(const char *method, const char *url, int status, size_t bytes,
                      int64_t duration_us)
 {

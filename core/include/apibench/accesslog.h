@@ -10,9 +10,6 @@
 /* Opens the log on a copy of stderr. Returns 0, or -1 (errno) when it cannot. */
 int accesslog_open(void);
 
-/* True when the log is open. */
-int accesslog_enabled(void);
-
 /* Appends "METHOD URL STATUS BYTES DURATIONms" to the buffer. Thread-safe; does nothing
  * when the log is not open. */
 void accesslog_write(const char *method, const char *url, int status, size_t bytes,
