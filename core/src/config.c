@@ -37,9 +37,9 @@ static const struct option_def options[] = {
     {"max-per-ip", "APIBENCH_MAX_PER_IP", OPT_INT, OFF(max_per_ip), 0, 65536,
      "concurrent connections from one client address (0: no limit)"},
     {"connection-timeout", "APIBENCH_CONNECTION_TIMEOUT", OPT_INT, OFF(connection_timeout_s),
-     1, 86400, "seconds an idle keep-alive connection is kept (2 when the server is busy)"},
+     1, 86400, "seconds an idle keep-alive connection is kept (2 when busy)"},
     {"request-timeout", "APIBENCH_REQUEST_TIMEOUT", OPT_INT, OFF(request_timeout_s), 1, 86400,
-     "seconds a request's header or body may stall before the connection is dropped"},
+     "seconds a request's header or body may stall before it is dropped"},
     {"max-body", "APIBENCH_MAX_BODY", OPT_SIZE, OFF(max_body_bytes), 1, 1L << 30,
      "largest request body in bytes (k/m suffixes); larger gets 413"},
     {"pool-max", "APIBENCH_POOL_MAX", OPT_INT, OFF(pool_max), 1, 1000, "pool: most connections"},
@@ -64,7 +64,7 @@ static const struct option_def options[] = {
     {"access-log", "APIBENCH_ACCESS_LOG", OPT_BOOL, OFF(access_log), 0, 0,
      "one buffered line per request on stderr"},
     {"quiet", "APIBENCH_QUIET", OPT_BOOL, OFF(quiet), 0, 0,
-     "accepted for compatibility: no access log is the default"},
+     "no access log (the default; kept for scripts)"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
