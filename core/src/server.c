@@ -4,13 +4,10 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "apibench/accesslog.h"
 #include "apibench/db.h"
@@ -44,19 +41,6 @@ static int check_indexes(const struct server *srv, const char *prog)
     return 0;
 }
 
-/* glibc gives each thread that allocates concurrently its own arena, up to 8 per core: with
- * 32 HTTP threads filling and evicting cache entries of every size, each arena keeps its
- * own free fragments and RSS creeps up for minutes (tests/faults/test_memory_bound.sh:
- * 110 MB and still growing after 90 s with the default, flat at 88 MB from 30 s with one
- * arena per core). One arena per core, unless MALLOC_ARENA_MAX says otherwise. */
-static void limit_malloc_arenas(void)
-{
-    if (getenv("MALLOC_ARENA_MAX"))
-        return;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    mallopt(M_ARENA_MAX, cores >= 2 ? (int)cores : 2);
-}
-
 int server_main(const struct build *b, int argc, char **argv)
 {
     struct server srv = {.build = b};
@@ -71,7 +55,6 @@ int server_main(const struct build *b, int argc, char **argv)
         return 2;
     }
 
-    limit_malloc_arenas();
     /* Handle SIGINT/SIGTERM in this thread only: block them before any thread starts. */
     sigset_t stop;
     sigemptyset(&stop);
