@@ -10,7 +10,7 @@ static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1; /* finish the current job, then exit */
+    stop_requested = 1; /* finish or release the current job, then exit */
 }
 
 int main(int argc, char **argv)

@@ -34,8 +34,12 @@ static const struct option_def options[] = {
      "HTTP worker threads (each runs its handlers to completion)"},
     {"max-connections", "APIBENCH_MAX_CONNECTIONS", OPT_INT, OFF(max_connections), 1, 65536,
      "concurrent client connections accepted"},
+    {"max-per-ip", "APIBENCH_MAX_PER_IP", OPT_INT, OFF(max_per_ip), 0, 65536,
+     "concurrent connections from one client address (0: no limit)"},
     {"connection-timeout", "APIBENCH_CONNECTION_TIMEOUT", OPT_INT, OFF(connection_timeout_s),
-     1, 86400, "seconds an idle client connection is kept"},
+     1, 86400, "seconds an idle keep-alive connection is kept (2 when busy)"},
+    {"request-timeout", "APIBENCH_REQUEST_TIMEOUT", OPT_INT, OFF(request_timeout_s), 1, 86400,
+     "seconds a request's header or body may stall before it is dropped"},
     {"max-body", "APIBENCH_MAX_BODY", OPT_SIZE, OFF(max_body_bytes), 1, 1L << 30,
      "largest request body in bytes (k/m suffixes); larger gets 413"},
     {"pool-max", "APIBENCH_POOL_MAX", OPT_INT, OFF(pool_max), 1, 1000, "pool: most connections"},
@@ -59,7 +63,10 @@ static const struct option_def options[] = {
      "gzip: compression level"},
     {"gzip-threshold", "APIBENCH_GZIP_THRESHOLD", OPT_SIZE, OFF(gzip_threshold), 0, 1L << 30,
      "gzip: smallest body compressed, in bytes"},
-    {"quiet", "APIBENCH_QUIET", OPT_BOOL, OFF(quiet), 0, 0, "no access log on stderr"},
+    {"access-log", "APIBENCH_ACCESS_LOG", OPT_BOOL, OFF(access_log), 0, 0,
+     "one buffered line per request on stderr"},
+    {"quiet", "APIBENCH_QUIET", OPT_BOOL, OFF(quiet), 0, 0,
+     "no access log (the default; kept for scripts)"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -76,7 +83,9 @@ void config_defaults(struct config *cfg)
      * count bounds concurrent database work, as in the article's event-loop server. */
     cfg->threads = 32;
     cfg->max_connections = 1024;
+    cfg->max_per_ip = 256;
     cfg->connection_timeout_s = 60;
+    cfg->request_timeout_s = 10;
     cfg->max_body_bytes = 1024 * 1024;
     cfg->pool_max = 20;
     cfg->pool_min = 5;
@@ -88,6 +97,7 @@ void config_defaults(struct config *cfg)
     cfg->l2_dynamic_ttl_s = 30;
     cfg->gzip_level = 6;
     cfg->gzip_threshold = 1024;
+    cfg->access_log = false;
     cfg->quiet = false;
 }
 

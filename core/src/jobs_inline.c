@@ -97,7 +97,7 @@ static int inline_submit(struct jobs *j, struct reqctx *ctx, const struct caller
     char subject[160];
     report_mail_subject(report, subject, sizeof(subject));
     text = report_mail_text(report, job_id);
-    struct mail m = {j->mail_from, req->email, subject, text, job_id};
+    struct mail m = {j->mail_from, req->email, subject, text, job_id, NULL};
     char mailerr[300];
     if (mail_send(j->smtp_url, &m, MAIL_TIMEOUT_MS, mailerr, sizeof(mailerr)) != 0) {
         atomic_fetch_add_explicit(&j->failed, 1, memory_order_relaxed);

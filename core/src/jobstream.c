@@ -223,7 +223,7 @@ int jobstream_render_metrics(redisContext *rc, const struct jobstream_names *n,
 {
     static const char *const events[] = {
         "enqueued", "relayed", "started", "completed", "failed", "retried",
-        "reclaimed", "dead_lettered", "duplicate_skipped", "redelivered_completed"};
+        "reclaimed", "released", "dead_lettered", "duplicate_skipped", "redelivered_completed"};
     const size_t nevents = sizeof(events) / sizeof(events[0]);
     long long values[sizeof(events) / sizeof(events[0])] = {0};
     long long depth = -1, pending = -1, dead = -1, oldest_ms = -1;

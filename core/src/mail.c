@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "apibench/strbuf.h"
@@ -96,6 +97,8 @@ int mail_global_init(void)
 struct upload {
     const char *data;
     size_t len, off;
+    const volatile sig_atomic_t *abort; /* mail.abort */
+    curl_socket_t fd;                   /* the SMTP connection, once open */
 };
 
 static size_t read_payload(char *dst, size_t size, size_t nmemb, void *userp)
@@ -106,6 +109,28 @@ static size_t read_payload(char *dst, size_t size, size_t nmemb, void *userp)
     memcpy(dst, u->data + u->off, n);
     u->off += n;
     return n;
+}
+
+/* libcurl's progress callback: non-zero abandons the transfer. */
+static int check_abort(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const struct upload *u = clientp;
+    if (!*u->abort)
+        return 0;
+    /* libcurl would then say QUIT and wait for the answer to DATA first: cut it short. */
+    if (u->fd != CURL_SOCKET_BAD)
+        shutdown(u->fd, SHUT_RDWR);
+    return 1;
+}
+
+static int note_socket(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+    (void)purpose;
+    struct upload *u = clientp;
+    u->fd = fd;
+    return CURL_SOCKOPT_OK;
 }
 
 int mail_send(const char *url, const struct mail *m, long timeout_ms, char *err, size_t errlen)
@@ -134,7 +159,7 @@ int mail_send(const char *url, const struct mail *m, long timeout_ms, char *err,
     }
     snprintf(envelope_from, sizeof(envelope_from), "<%s>", m->from);
     rcpt = curl_slist_append(NULL, m->to);
-    struct upload up = {msg.data, msg.len, 0};
+    struct upload up = {msg.data, msg.len, 0, m->abort, CURL_SOCKET_BAD};
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_MAIL_FROM, envelope_from);
     curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
@@ -145,6 +170,13 @@ int mail_send(const char *url, const struct mail *m, long timeout_ms, char *err,
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 2000 ? timeout_ms : 2000L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curlerr);
+    if (m->abort) {
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, check_abort);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &up);
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(curl, CURLOPT_SOCKOPTFUNCTION, note_socket);
+        curl_easy_setopt(curl, CURLOPT_SOCKOPTDATA, &up);
+    }
     CURLcode res = curl_easy_perform(curl);
     if (res != CURLE_OK) {
         long code = 0;

@@ -3,11 +3,13 @@
 #include "apibench/build.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "apibench/accesslog.h"
 #include "apibench/db.h"
 #include "apibench/http.h"
 #include "apibench/indexes.h"
@@ -64,6 +66,8 @@ int server_main(const struct build *b, int argc, char **argv)
 
     int exit_code = 1;
     struct http *h = NULL;
+    if (srv.cfg.access_log && !srv.cfg.quiet && accesslog_open() != 0)
+        fprintf(stderr, "%s: warning: no access log: cannot duplicate stderr\n", prog);
     if (b->encoder->init && b->encoder->init(&srv.cfg, err, sizeof err) != 0) {
         fprintf(stderr, "%s: cannot start encoder %s: %s\n", prog, b->encoder->name, err);
         goto out;
@@ -93,8 +97,11 @@ int server_main(const struct build *b, int argc, char **argv)
             prog, srv.cfg.bind_address, srv.cfg.port, srv.cfg.threads, b->connections->name,
             b->queries->name, b->cache->name, b->encoder->name, b->jobs->name);
 
-    int sig = 0;
-    sigwait(&stop, &sig);
+    /* Wait for SIGINT/SIGTERM, writing out the access log's buffer every second. */
+    struct timespec second = {1, 0};
+    int sig;
+    while ((sig = sigtimedwait(&stop, NULL, &second)) < 0 && (errno == EAGAIN || errno == EINTR))
+        accesslog_flush();
     fprintf(stderr, "%s: %s received, finishing requests in progress\n", prog,
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     exit_code = 0;
@@ -107,5 +114,6 @@ out:
     if (srv.connections)
         b->connections->close(srv.connections);
     curl_global_cleanup();
+    accesslog_close();
     return exit_code;
 }

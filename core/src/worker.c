@@ -128,7 +128,7 @@ static const char usage[] =
     "  --consumer NAME          consumer name (worker-<host>-<pid>)\n"
     "  --max-deliveries N       dead-letter after N deliveries (5)\n"
     "  --claim-idle-ms MS       reclaim entries idle this long (30000)\n"
-    "  --block-ms MS            XREADGROUP BLOCK (2000)\n"
+    "  --block-ms MS            XREADGROUP BLOCK (2000; waits of at most 1 s)\n"
     "  --mail-retries N         extra SMTP attempts per delivery (3)\n"
     "  --mail-backoff-ms MS     first retry delay, doubling (200)\n"
     "  --mail-backoff-max-ms MS retry delay cap (5000)\n"
@@ -238,6 +238,8 @@ int worker_config_parse(struct worker_config *cfg, int argc, char **argv, char *
 
 /* ---------------------------------------------------------------- the worker */
 
+#define STOP_CHECK_MS 1000 /* longest XREADGROUP BLOCK: SIGTERM waits at most this */
+
 #define ISO(x) "to_char(" x ", 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 /* Statement ids 59..63 (db.h). */
@@ -286,11 +288,15 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(long ms)
+/* Sleeps ms, or less when a stop is requested (SIGTERM must end the worker within 2 s). */
+static void sleep_ms(const struct worker *w, long ms)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    long long until = now_ms() + ms;
+    for (long long left = ms; left > 0 && !*w->stop; left = until - now_ms()) {
+        long slice = left < 50 ? (long)left : 50;
+        struct timespec ts = {0, slice * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 static void logf_(const struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -356,6 +362,17 @@ static long long deliveries(struct worker *w, const char *entry_id)
     return n;
 }
 
+/* SIGTERM while the job was in progress: the row goes back to 'queued' and the entry is
+ * left pending, not acknowledged, for XAUTOCLAIM (another worker, after claim_idle_ms) or
+ * this consumer's next start (WS_RECOVER). Not counted as a failed attempt. */
+static void release(struct worker *w, const char *id)
+{
+    const char *params[] = {id, "released: the worker stopped before the job finished"};
+    PQclear(db_query(w->db, &st_attempt_failed, params));
+    count(w, "released", 1);
+    logf_(w, "job %s released: stopping", id);
+}
+
 /* Records a failed attempt: the row goes back to 'queued' with the reason, the entry stays
  * pending, and XAUTOCLAIM delivers it again after claim_idle_ms. */
 static void attempt_failed(struct worker *w, const char *id, const char *why)
@@ -397,13 +414,15 @@ static int send_with_retries(struct worker *w, const char *entry_id, const struc
     for (int attempt = 0;; attempt++) {
         if (mail_send(w->cfg->smtp_url, m, w->cfg->mail_timeout_ms, err, errlen) == 0)
             return 0;
-        if (attempt >= w->cfg->mail_retries)
+        if (attempt >= w->cfg->mail_retries || *w->stop)
             return -1;
         long delay = worker_backoff_ms(attempt + 1, w->cfg->mail_backoff_ms,
                                        w->cfg->mail_backoff_max_ms);
         logf_(w, "%s; retry %d in %ld ms", err, attempt + 1, delay);
         count(w, "retried", 1);
-        sleep_ms(delay);
+        sleep_ms(w, delay);
+        if (*w->stop)
+            return -1;
         /* Still working on it: reset the entry's idle time so that no other worker's
          * XAUTOCLAIM takes it over (JUSTID: the delivery counter does not move). */
         redisReply *r = redisCommand(w->rc, "XCLAIM %s %s %s 0 %s JUSTID", w->names.stream,
@@ -482,9 +501,12 @@ static int handle_entry(struct worker *w, const char *entry_id, const char *repo
     char subject[160];
     report_mail_subject(report, subject, sizeof(subject));
     text = report_mail_text(report, report_id);
-    struct mail m = {w->cfg->mail_from, req.email, subject, text, report_id};
+    struct mail m = {w->cfg->mail_from, req.email, subject, text, report_id, w->stop};
     if (send_with_retries(w, entry_id, &m, err, sizeof(err)) != 0) {
-        attempt_failed(w, id, err);
+        if (*w->stop)
+            release(w, id);
+        else
+            attempt_failed(w, id, err);
         goto out;
     }
     /* The mail server has the message: a crash from here to the UPDATE re-sends it. */
@@ -753,8 +775,10 @@ int worker_run(const struct worker_config *cfg, volatile sig_atomic_t *stop)
             e = housekeep(&w);
             break;
         case WS_READ:
-            /* Block for new entries; after an empty wait, maybe exit when idle. */
-            e = read_group(&w, ">", cfg->block_ms);
+            /* Block for new entries (at most STOP_CHECK_MS at a time: hiredis resumes a
+             * read that a signal interrupts, so a stop is seen only when BLOCK ends);
+             * after an empty wait, maybe exit when idle. */
+            e = read_group(&w, ">", cfg->block_ms < STOP_CHECK_MS ? cfg->block_ms : STOP_CHECK_MS);
             if (e == WE_EMPTY && idle(&w))
                 e = WE_IDLE;
             if (e != WE_ERROR && broken(&w))
@@ -764,7 +788,7 @@ int worker_run(const struct worker_config *cfg, volatile sig_atomic_t *stop)
             /* Close both connections and wait before reconnecting (doubling to 5 s). */
             disconnect(&w);
             w.backoff_round++;
-            sleep_ms(worker_backoff_ms(w.backoff_round, 200, 5000));
+            sleep_ms(&w, worker_backoff_ms(w.backoff_round, 200, 5000));
             e = WE_OK;
             break;
         default:

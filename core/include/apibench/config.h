@@ -28,10 +28,13 @@ struct config {
     /* gzip (05-gzip on) */
     int gzip_level;              /* --gzip-level, default 6 */
     size_t gzip_threshold;       /* --gzip-threshold, default 1024 */
-    bool quiet;                  /* --quiet: no access log */
+    bool access_log;             /* --access-log: one buffered line per request on stderr */
+    bool quiet;                  /* --quiet: accepted for compatibility (no log is the default) */
     /* HTTP limits (additions by the server engineer) */
     int max_connections;         /* --max-connections, default 1024 */
+    int max_per_ip;              /* --max-per-ip, default 256 (0: no limit) */
     int connection_timeout_s;    /* --connection-timeout, default 60: idle keep-alive limit */
+    int request_timeout_s;       /* --request-timeout, default 10: a stalled header or body */
 };
 
 /* Fills cfg with defaults. */

@@ -6,6 +6,7 @@
 #ifndef APIBENCH_MAIL_H
 #define APIBENCH_MAIL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,9 @@ struct mail {
     const char *subject;
     const char *body;    /* plain text; bare LF line ends are sent as CRLF */
     int64_t job_id;      /* X-Apibench-Job; also part of the Message-ID */
+    /* When not NULL, the send is abandoned soon after *abort becomes non-zero (within
+     * libcurl's progress period, at most about a second): the worker's SIGTERM. */
+    const volatile sig_atomic_t *abort;
 };
 
 /* Default envelope sender when the configuration names none. */

@@ -25,7 +25,7 @@ struct worker_config {
     const char *consumer;      /* --consumer; default worker-<hostname>-<pid> */
     int max_deliveries;        /* --max-deliveries: more deliveries than this dead-letter; 5 */
     int claim_idle_ms;         /* --claim-idle-ms: XAUTOCLAIM entries idle this long; 30000 */
-    int block_ms;              /* --block-ms: XREADGROUP BLOCK; 2000 */
+    int block_ms;              /* --block-ms: XREADGROUP BLOCK; 2000, in waits of <= 1 s */
     int mail_retries;          /* --mail-retries: extra SMTP attempts per delivery; 3 */
     int mail_backoff_ms;       /* --mail-backoff-ms: first retry delay, doubling; 200 */
     int mail_backoff_max_ms;   /* --mail-backoff-max-ms: cap; 5000 */
@@ -49,8 +49,11 @@ void worker_config_defaults(struct worker_config *cfg);
 int worker_config_parse(struct worker_config *cfg, int argc, char **argv, char *err,
                         size_t errlen);
 
-/* Runs the worker until *stop is set (SIGTERM/SIGINT: the current job is finished first)
- * or, with exit_when_idle, until there is nothing left to do. Returns the exit code. */
+/* Runs the worker until *stop is set or, with exit_when_idle, until there is nothing left
+ * to do. Returns the exit code. On a stop (SIGTERM/SIGINT) the job in hand is finished,
+ * or released when its e-mail is still being sent or retried: the row goes back to
+ * 'queued' and the entry stays pending (XAUTOCLAIM or this consumer's restart takes it);
+ * the worker exits within about 1 s plus the SQL statement then running. */
 int worker_run(const struct worker_config *cfg, volatile sig_atomic_t *stop);
 
 /* Measurement mode: in ONE transaction that is rolled back at the end (so it can run on a

@@ -15,7 +15,7 @@ static void test_headers_and_crlf_body(void **state)
     (void)state;
     struct strbuf out = {0};
     struct mail m = {"reports@apibench.local", "ops@example.com", "apibench report: device 7",
-                     "line one\nline two\n.dot line", 42};
+                     "line one\nline two\n.dot line", 42, NULL};
     /* 2026-11-27 10:00:00 UTC is a Friday. */
     assert_int_equal(mail_format(&m, (time_t)1795773600, 0xabc, &out), 0);
     const char *expect = "From: reports@apibench.local\r\n"
@@ -37,7 +37,7 @@ static void test_crlf_in_body_is_not_doubled(void **state)
 {
     (void)state;
     struct strbuf out = {0};
-    struct mail m = {"a@b.c", "d@e.f", "s", "x\r\ny\r\n", 1};
+    struct mail m = {"a@b.c", "d@e.f", "s", "x\r\ny\r\n", 1, NULL};
     assert_int_equal(mail_format(&m, 0, 1, &out), 0);
     const char *body = strstr(out.data, "\r\n\r\n");
     assert_non_null(body);
@@ -49,9 +49,9 @@ static void test_refuses_header_injection(void **state)
 {
     (void)state;
     struct strbuf out = {0};
-    struct mail bad_subject = {"a@b.c", "d@e.f", "hi\r\nBcc: x@y.z", "body", 1};
+    struct mail bad_subject = {"a@b.c", "d@e.f", "hi\r\nBcc: x@y.z", "body", 1, NULL};
     assert_int_equal(mail_format(&bad_subject, 0, 1, &out), -1);
-    struct mail bad_to = {"a@b.c", "d@e.f\r\nBcc: x@y.z", "s", "body", 1};
+    struct mail bad_to = {"a@b.c", "d@e.f\r\nBcc: x@y.z", "s", "body", 1, NULL};
     assert_int_equal(mail_format(&bad_to, 0, 1, &out), -1);
     strbuf_free(&out);
 }
