@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apibench/clock.h"
 #include "apibench/strbuf.h"
 #include "gen.h"
 
@@ -56,9 +57,7 @@ void load_handle_sigint(void)
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_mono_ns() / 1e9;
 }
 
 const char *load_sql_dir(void)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "apibench/clock.h"
 #include "apibench/strbuf.h"
 
 #define LOADGEN_STOP_GRACE_NS (2LL * 1000 * 1000 * 1000) /* wait for in-flight after a stop */
@@ -64,9 +65,7 @@ void loadgen_reset_stop(void)
 
 int64_t loadgen_now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return clock_mono_ns();
 }
 
 static const char *const error_names[LOADGEN_NERRORS] = {

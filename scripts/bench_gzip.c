@@ -16,16 +16,10 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "apibench/clock.h"
 #include "apibench/config.h"
 #include "apibench/encoder.h"
 #include "apibench/strbuf.h"
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -188,13 +182,13 @@ int main(int argc, char **argv)
         out = gzip_fresh(body, len, level) + gzip_reused(body, len);
     /* interleaved, so that a noisy neighbour hurts both the same */
     for (int i = 0; i < iterations; i++) {
-        int64_t t0 = now_ns();
+        int64_t t0 = clock_mono_ns();
         out = gzip_fresh(body, len, level);
-        int64_t t1 = now_ns();
+        int64_t t1 = clock_mono_ns();
         gzip_reused(body, len);
-        int64_t t2 = now_ns();
+        int64_t t2 = clock_mono_ns();
         init_end_only(level);
-        int64_t t3 = now_ns();
+        int64_t t3 = clock_mono_ns();
         fresh[i] = t1 - t0;
         reused[i] = t2 - t1;
         overhead[i] = t3 - t2;
@@ -217,11 +211,11 @@ int main(int argc, char **argv)
     if (inflateInit2(&zs, 15 + 16) != Z_OK)
         abort();
     for (int i = 0; i < iterations; i++) {
-        int64_t t0 = now_ns();
+        int64_t t0 = clock_mono_ns();
         inflate_reused(&zs, gz, gzlen, len);
-        int64_t t1 = now_ns();
+        int64_t t1 = clock_mono_ns();
         copy_identity(body, len);
-        int64_t t2 = now_ns();
+        int64_t t2 = clock_mono_ns();
         fresh[i] = t1 - t0;
         reused[i] = t2 - t1;
     }

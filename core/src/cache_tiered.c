@@ -51,7 +51,6 @@
  * skipped, counted in write_errors and reported at close. Reconnects are attempted at most
  * once per second across all threads, so a dead Redis does not add a timeout to every
  * request. */
-#include "apibench/clock.h"
 #include "apibench/cache.h"
 
 #include <errno.h>
@@ -67,6 +66,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apibench/clock.h"
 #include "apibench/config.h"
 #include "apibench/encoder.h"
 #include "apibench/metrics.h"

@@ -1,7 +1,6 @@
 /* db.c - connections and statements: every query the server runs passes through here, so
  * that counting (apibench_db_queries_total) and timing (Server-Timing db) cannot be
  * forgotten by a query set. */
-#include "apibench/clock.h"
 #include "apibench/db.h"
 
 #include <errno.h>
@@ -11,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apibench/clock.h"
 #include "apibench/metrics.h"
 #include "apibench/request.h"
 #include "apibench/strbuf.h"

@@ -1,6 +1,5 @@
 /* handlers.c - one function per route: authenticate, validate, try the cache, run the
  * build's query set, render, store. The order is fixed: 401 before 400 before 404/403. */
-#include "apibench/clock.h"
 #include "apibench/handlers.h"
 
 #include <stdio.h>
@@ -10,6 +9,7 @@
 
 #include "apibench/auth.h"
 #include "apibench/build.h"
+#include "apibench/clock.h"
 #include "apibench/cursor.h"
 #include "apibench/db.h"
 #include "apibench/params.h"

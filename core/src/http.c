@@ -50,6 +50,7 @@
 
 #include "apibench/accesslog.h"
 #include "apibench/build.h"
+#include "apibench/clock.h"
 #include "apibench/handlers.h"
 #include "apibench/metrics.h"
 #include "apibench/server.h"
@@ -89,13 +90,6 @@ struct pending {
     int64_t discard_start_us;
     int64_t start_us;
 };
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static const char *query_arg(void *conn, const char *name)
 {
@@ -194,7 +188,7 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
         set_timeout(c, (unsigned)h->srv->cfg.request_timeout_s);
     }
     struct pending *p = xcalloc(1, sizeof *p);
-    p->start_us = now_us();
+    p->start_us = clock_mono_us();
     return p;
 }
 
@@ -206,7 +200,7 @@ static void on_mhd_message(void *cls, const char *fmt, va_list ap)
     (void)cls;
     static atomic_llong last_second;
     static atomic_long suppressed;
-    long long second = now_us() / 1000000;
+    long long second = clock_mono_us() / 1000000;
     long long last = atomic_load(&last_second);
     if (second == last || !atomic_compare_exchange_strong(&last_second, &last, second)) {
         atomic_fetch_add(&suppressed, 1);
@@ -236,7 +230,7 @@ static enum MHD_Result send_response(struct http *h, struct MHD_Connection *conn
     bool vary = false;
     if (resp->encodable) {
         struct encoded enc = {0};
-        int64_t t0 = now_us();
+        int64_t t0 = clock_mono_us();
         const char *accept =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
         /* a cached body may bring its gzip, made when its entry was filled: no deflate then */
@@ -250,7 +244,7 @@ static enum MHD_Result send_response(struct http *h, struct MHD_Connection *conn
             content_encoding = enc.content_encoding;
             vary = enc.vary;
         }
-        timing->encode_us += now_us() - t0;
+        timing->encode_us += clock_mono_us() - t0;
         metrics_add(C_BYTES_BEFORE_ENCODING, resp->len);
         metrics_add(C_BYTES_AFTER_ENCODING, len);
     }
@@ -283,7 +277,7 @@ static enum MHD_Result send_response(struct http *h, struct MHD_Connection *conn
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned int)resp->status, r);
     MHD_destroy_response(r);
 
-    int64_t dur = now_us() - start_us;
+    int64_t dur = clock_mono_us() - start_us;
     metrics_observe_request(resp->route, resp->status, dur);
     accesslog_write(method, url, resp->status, len, dur);
     return ret;
@@ -313,11 +307,11 @@ static enum MHD_Result discard(struct http *h, struct pending *p, size_t n)
 {
     if (!p->too_large) {
         p->too_large = true;
-        p->discard_start_us = now_us();
+        p->discard_start_us = clock_mono_us();
         strbuf_free(&p->body);
     }
     p->discarded += n;
-    int64_t lingered_us = now_us() - p->discard_start_us;
+    int64_t lingered_us = clock_mono_us() - p->discard_start_us;
     if (p->discarded > LINGER_MAX_BYTES ||
         lingered_us > (int64_t)h->srv->cfg.request_timeout_s * 1000000)
         return MHD_NO;
@@ -348,7 +342,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             p->too_large = true;
             if (expects_continue(conn) || declared > LINGER_MAX_BYTES)
                 return too_large(h, conn, method, url, p->start_us);
-            p->discard_start_us = now_us();
+            p->discard_start_us = clock_mono_us();
         }
         return MHD_YES;
     }
@@ -427,7 +421,6 @@ struct http *http_start(struct server *srv, char *err, size_t errlen)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->cfg.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)srv->cfg.max_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->cfg.request_timeout_s,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
         MHD_OPTION_URI_LOG_CALLBACK, on_request_line, h,
@@ -452,8 +445,8 @@ void http_stop(struct http *h)
     if (listen_fd != MHD_INVALID_SOCKET)
         shutdown(listen_fd, SHUT_RDWR);
     /* Let the handlers running now finish and send their answers. */
-    int64_t deadline = now_us() + DRAIN_TIMEOUT_US;
-    while (atomic_load(&h->in_handler) > 0 && now_us() < deadline) {
+    int64_t deadline = clock_mono_us() + DRAIN_TIMEOUT_US;
+    while (atomic_load(&h->in_handler) > 0 && clock_mono_us() < deadline) {
         struct timespec tick = {0, 10 * 1000 * 1000};
         nanosleep(&tick, NULL);
     }

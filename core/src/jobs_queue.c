@@ -7,7 +7,6 @@
  * and a relay adds the job later: this build's relay thread (at start, and whenever an
  * XADD failed, until the outbox is empty) and apibench-worker's periodic relay. The job is
  * durable once the row is committed, so the answer is 202 even when Redis is down. */
-#include "apibench/clock.h"
 #include "apibench/jobs.h"
 
 #include <pthread.h>
@@ -17,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apibench/clock.h"
 #include "apibench/config.h"
 #include "apibench/db.h"
 #include "apibench/jobstream.h"

@@ -1,6 +1,5 @@
 /* jobstream.c - the Redis Stream of report jobs: names, XADD, outbox relay,
  * metrics. */
-#include "apibench/clock.h"
 #include "apibench/jobstream.h"
 
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "apibench/clock.h"
 #include "apibench/db.h"
 #include "apibench/strbuf.h"
 

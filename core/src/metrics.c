@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apibench/clock.h"
 #include "apibench/strbuf.h"
 
 static _Atomic uint64_t counters[C__COUNT];
@@ -32,9 +33,7 @@ static double start_time_s;
 
 __attribute__((constructor)) static void metrics_record_start(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    start_time_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    start_time_s = (double)clock_ns(CLOCK_REALTIME) / 1e9;
 }
 
 static const char *const route_labels[R__COUNT] = {

@@ -1,7 +1,6 @@
 /* pool.c - a bounded connection pool and connsrc_pool, the connection source of 04-pool
  * on. See pool.h for the behaviour; the article's settings (max 20, min 5, idle 30 s,
  * acquire timeout 2 s) come from the configuration. */
-#include "apibench/clock.h"
 #include "apibench/pool.h"
 
 #include <errno.h>
@@ -11,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apibench/clock.h"
 #include "apibench/config.h"
 #include "apibench/db.h"
 #include "apibench/metrics.h"

@@ -1,5 +1,4 @@
 /* ttlmap.c - sharded, bounded, LRU-evicting TTL map (the L1 cache). See ttlmap.h. */
-#include "apibench/clock.h"
 #include "apibench/ttlmap.h"
 
 #include <pthread.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apibench/clock.h"
 #include "apibench/strbuf.h"
 
 #define TTLMAP_SHARDS 16      /* power of two */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apibench/clock.h"
 #include "apibench/db.h"
 #include "apibench/jobstream.h"
 #include "apibench/mail.h"
@@ -281,18 +282,11 @@ struct worker {
     char recover_from[64]; /* WS_RECOVER's cursor through this consumer's pending list */
 };
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleeps ms, or less when a stop is requested (SIGTERM must end the worker within 2 s). */
 static void sleep_ms(const struct worker *w, long ms)
 {
-    long long until = now_ms() + ms;
-    for (long long left = ms; left > 0 && !*w->stop; left = until - now_ms()) {
+    long long until = clock_mono_ms() + ms;
+    for (long long left = ms; left > 0 && !*w->stop; left = until - clock_mono_ms()) {
         long slice = left < 50 ? (long)left : 50;
         struct timespec ts = {0, slice * 1000000L};
         nanosleep(&ts, NULL);
@@ -441,7 +435,7 @@ static int handle_entry(struct worker *w, const char *entry_id, const char *repo
     json_t *report = NULL;
     char *text = NULL, *result = NULL;
     char id[24], err[400];
-    long long t0 = now_ms();
+    long long t0 = clock_mono_ms();
 
     long long report_id = worker_parse_report_id(report_field);
     snprintf(id, sizeof(id), "%s", report_field && report_id > 0 ? report_field : "?");
@@ -523,7 +517,7 @@ static int handle_entry(struct worker *w, const char *entry_id, const char *repo
     int attempts = atoi(PQgetvalue(done, 0, 0));
     ack(w, entry_id, "completed", attempts > 1 ? "redelivered_completed" : NULL);
     logf_(w, "job %s done (delivery %lld, attempt %d, mails_sent %s, %lld ms)", id, n, attempts,
-          PQgetvalue(done, 0, 1), now_ms() - t0);
+          PQgetvalue(done, 0, 1), clock_mono_ms() - t0);
     goto out;
 broken:
     rc = -1;
@@ -640,7 +634,7 @@ static int reclaim(struct worker *w)
 /* Runs whichever timers are due: reclaim, outbox relay, rollup refresh. */
 static enum worker_event housekeep(struct worker *w)
 {
-    long long now = now_ms();
+    long long now = clock_mono_ms();
     char err[400];
     if (now >= w->next_reclaim_ms) {
         int every = w->cfg->claim_idle_ms / 2;
@@ -662,13 +656,13 @@ static enum worker_event housekeep(struct worker *w)
     }
     if (w->cfg->rollup_every_s > 0 && now >= w->next_rollup_ms) {
         w->next_rollup_ms = now + (long long)w->cfg->rollup_every_s * 1000;
-        long long rows = 0, t0 = now_ms();
+        long long rows = 0, t0 = clock_mono_ms();
         if (rollup_refresh(w->db, &rows, err, sizeof(err)) != 0) {
             logf_(w, "rollup: %s", err);
             if (broken(w))
                 return WE_ERROR;
         } else if (rows >= 0) {
-            logf_(w, "rollup: %lld hourly rows in %lld ms", rows, now_ms() - t0);
+            logf_(w, "rollup: %lld hourly rows in %lld ms", rows, clock_mono_ms() - t0);
         }
     }
     return WE_OK;
@@ -816,25 +810,18 @@ static int cmp_ll(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static long long now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Builds req from src once, timed. Returns the report (new reference) or NULL. */
 static json_t *timed_build(struct dbconn *c, const struct report_request *req,
                            enum report_source src, long long *us)
 {
     struct apierr e = {0};
     json_t *out = NULL;
-    long long t0 = now_us();
+    long long t0 = clock_mono_us();
     if (report_build(c, req, src, &out, &e) != 0) {
         fprintf(stderr, "apibench-worker: %s %d: %s\n", req->kind, req->target_id, e.message);
         return NULL;
     }
-    *us = now_us() - t0;
+    *us = clock_mono_us() - t0;
     return out;
 }
 
@@ -861,12 +848,12 @@ int worker_compare_reports(const struct worker_config *cfg)
         if (db_exec_simple(c, setup) != 0)
             goto pgfail;
     }
-    long long rows = 0, t0 = now_us();
+    long long rows = 0, t0 = clock_mono_us();
     if (rollup_refresh_in_tx(c, &rows, err, sizeof(err)) != 0) {
         fprintf(stderr, "apibench-worker: %s\n", err);
         goto out;
     }
-    printf("rollup refresh: %lld hourly rows in %.1f ms\n", rows, (double)(now_us() - t0) / 1000);
+    printf("rollup refresh: %lld hourly rows in %.1f ms\n", rows, (double)(clock_mono_us() - t0) / 1000);
     if (db_exec_simple(c, "ANALYZE readings_hourly") != 0)
         goto pgfail;
     rc = 0;

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "apibench/cache.h"
+#include "apibench/clock.h"
 #include "apibench/config.h"
 #include "apibench/encoder.h"
 #include "apibench/metrics.h"
@@ -43,13 +44,6 @@ static atomic_bool redis_down;
 static bool fail_next_reply;
 static int main_connects;        /* attempts from the test's (request) thread */
 static atomic_int live_contexts; /* made for the test's thread and not yet freed */
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void fake_reset(void)
 {
@@ -381,12 +375,12 @@ static void test_put_writes_l2_with_class_ttl(void **state)
 {
     (void)state;
     struct cache *c = open_cache();
-    int64_t before = wall_ms();
+    int64_t before = clock_wall_ms();
     expect_get(c, "device:7", "static", NULL, NULL); /* a put follows a miss */
     put(c, "device:7", "static", "{\"id\":7}", CACHE_STATIC);
     expect_get(c, "device:7", "dynamic", NULL, NULL);
     put(c, "device:7", "dynamic", "{\"r\":1}", CACHE_DYNAMIC);
-    int64_t after = wall_ms();
+    int64_t after = clock_wall_ms();
     assert_true(logged("HMGET apibench:cache:device:7 #version static"));
     assert_true(logged("HSET apibench:cache:device:7 static"));
     assert_true(logged("EXPIRE apibench:cache:device:7 300"));
@@ -410,7 +404,7 @@ static void test_l2_hit_fills_l1(void **state)
 {
     (void)state;
     struct cache *c = open_cache();
-    seed_l2("device:3", "u2:/api/devices/3", "{\"id\":3}", wall_ms() + 60000);
+    seed_l2("device:3", "u2:/api/devices/3", "{\"id\":3}", clock_wall_ms() + 60000);
     expect_get(c, "device:3", "u2:/api/devices/3", "{\"id\":3}", "l2");
     assert_int_equal(metrics_get(C_CACHE_L1_MISS), 1);
     assert_int_equal(metrics_get(C_CACHE_L2_HIT), 1);
@@ -425,7 +419,7 @@ static void test_expired_or_malformed_l2_field_is_a_miss(void **state)
 {
     (void)state;
     struct cache *c = open_cache();
-    seed_l2("device:4", "k", "{\"old\":true}", wall_ms() - 1);
+    seed_l2("device:4", "k", "{\"old\":true}", clock_wall_ms() - 1);
     expect_get(c, "device:4", "k", NULL, NULL);
     store_field("apibench:cache:device:4", "j", "no separator", 12);
     expect_get(c, "device:4", "j", NULL, NULL);
