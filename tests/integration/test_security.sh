@@ -54,6 +54,17 @@ check '[ "$listen" = "127.0.0.1:18670" ]' "the server listens on loopback only (
 track_pid $!
 wait_http http://127.0.0.1:18671/healthz 20 || { cat "$TMP/server-down.log"; fail "01 (no db) did not start"; }
 
+# ---- the worker with both passwords, once with PostgreSQL unreachable
+WORKER_PW_URL=$(sed -E "s#^(postgresql://[^@/:]+)@#\1:$PW_DB@#" <<<"$T_WORKER_DATABASE_URL")
+wbin=$(require_bin apibench-worker)
+for url in "$WORKER_PW_URL" "postgresql://apibench_worker:$PW_DB@127.0.0.1:1/nowhere"; do
+    timeout 5 "$wbin" --database-url "$url" --redis-url "$REDIS_URL" \
+        --smtp-url "smtp://mailer:$PW_SMTP@127.0.0.1:1" --stream "t:security:$$" \
+        --block-ms 100 --exit-when-idle >>"$TMP/worker.log" 2>&1 || true
+done
+redis-cli -u "$REDIS_URL" DEL "t:security:$$" "t:security:$$:dead" "t:security:$$:stats" >/dev/null 2>&1 || true
+check 'grep -q "cannot connect to postgres" "$TMP/worker.log"' "the worker logged its database error"
+
 KEY=$("$BUILD_DIR/apibench" keys --seed "$SEED" | awk '$1 == 1 { print $3 }')
 DEVICE=$(sql "SELECT min(id) FROM devices WHERE status = 'active'")
 get() { curl -s --max-time 30 -H "X-API-Key: $KEY" "$@" >>"$TMP/bodies.txt" 2>&1 || true; echo >>"$TMP/bodies.txt"; }
