@@ -286,7 +286,7 @@ static int parse_users(struct mix *m, json_t *root, int64_t dev_min, int64_t dev
             if (get_int(ju, "id", 1, INT32_MAX, &id, name, err, errlen) < 0 ||
                 get_int(ju, "device_min", 1, INT32_MAX, &lo, name, err, errlen) < 0 ||
                 get_int(ju, "device_max", 1, INT32_MAX, &hi, name, err, errlen) < 0)
-                return -1;
+                goto done;
         }
         if (id < 1 || id > INT32_MAX || lo > hi) {
             set_err(err, errlen, "bad mix %s: user %zu needs an id >= 1 and a device range", name,
