@@ -229,6 +229,7 @@ static int inspect(PGconn *c, struct db_state *s, char *err, size_t errlen)
         if (!s->present[t] || strcmp(apibench_tables[t], "reports") == 0)
             continue;
         char sql[128];
+        /* sql-format-ok: a table name from apibench_tables */
         snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s)", apibench_tables[t]);
         r = query(c, sql, 0, NULL, "inspecting the database", err, errlen);
         if (!r)
@@ -296,6 +297,7 @@ static int copy_table(PGconn *c, const struct gen *g, enum gen_table t, bool bin
 {
     char sql[192];
     binary = binary && t == GEN_READINGS; /* the small tables are not worth it */
+    /* sql-format-ok: table and column names of the generator's own tables */
     snprintf(sql, sizeof sql, "COPY %s %s FROM STDIN WITH (%sFREEZE)", gen_table_name(t),
              gen_table_columns(t), binary ? "FORMAT binary, " : "");
     PGresult *r = PQexec(c, sql);
@@ -371,13 +373,14 @@ static int grant_roles(PGconn *c, char *err, size_t errlen)
         PQclear(r);
         if (!exists)
             continue;
-        /* role names are our constants */
         char sql[256];
+        /* sql-format-ok: role names are our constants (app_roles) */
         snprintf(sql, sizeof sql,
                  "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s",
                  app_roles[i]);
         if (exec(c, sql, "granting table access", err, errlen) != 0)
             return -1;
+        /* sql-format-ok: role names are our constants (app_roles) */
         snprintf(sql, sizeof sql, "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %s",
                  app_roles[i]);
         if (exec(c, sql, "granting sequence access", err, errlen) != 0)
@@ -690,6 +693,7 @@ enum load_status load_freshen(const struct load_options *o, char *err, size_t er
      * keeping keys, grants and index names. Utility statements take no parameters: the two
      * numbers are formatted from integers. */
     char rewrite[512];
+    /* sql-format-ok: two int64 values; a utility statement takes no parameters */
     snprintf(rewrite, sizeof rewrite,
              "ALTER TABLE readings ALTER COLUMN \"timestamp\" TYPE timestamptz USING"
              " CASE WHEN \"timestamp\" <= to_timestamp(%" PRId64 " / 1000.0)"

@@ -116,7 +116,8 @@ static double jnum(const json_t *obj, const char *key)
 static int64_t jcount(const json_t *obj, const char *key)
 {
     double v = jnum(obj, key);
-    return isfinite(v) ? (int64_t)v : 0;
+    /* only values an int64_t holds: converting 1e300 is undefined */
+    return v > -9.2e18 && v < 9.2e18 ? (int64_t)v : 0;
 }
 
 void capacity_probe_from_run(const json_t *run, struct capacity_probe *out)

@@ -512,7 +512,7 @@ int capacity_main(int argc, char **argv)
     fprintf(stderr,
             "apibench capacity: %s, from %.6g req/s%s, p99 < %g ms%s; probes of %.1f-%.1f s "
             "after %.1f s warm-up, %d connections\n",
-            o.target, c.start, c.ceiling > 0 ? " up to the ceiling" : "", c.slo_p99_ms,
+            o.target_shown, c.start, c.ceiling > 0 ? " up to the ceiling" : "", c.slo_p99_ms,
             c.max_lag_ms > 0 ? " and send-lag p99 bounded" : "", (double)c.min_duration_ns / 1e9,
             (double)c.max_duration_ns / 1e9, (double)c.warmup_ns / 1e9, o.connections);
     int rc = capacity_run(&s, &res, err, sizeof err);
@@ -520,7 +520,7 @@ int capacity_main(int argc, char **argv)
         fprintf(stderr, "apibench capacity: %s%s%s\n", err, ctx.err[0] ? ": " : "", ctx.err);
     /* capacity.json is written whatever happened, so a failure leaves its evidence */
     doc = capacity_result_json(&s, &res);
-    json_object_set_new(doc, "target", json_string(o.target));
+    json_object_set_new(doc, "target", json_string(o.target_shown));
     if (rc < 0)
         json_object_set_new(doc, "error", json_string(ctx.err[0] ? ctx.err : err));
     text = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(10));

@@ -29,6 +29,7 @@
 
 #include "apibench/clock.h"
 #include "apibench/strbuf.h"
+#include "apibench/urlmask.h"
 
 #define LOADGEN_STOP_GRACE_NS (2LL * 1000 * 1000 * 1000) /* wait for in-flight after a stop */
 #define LOADGEN_POLL_MAX_NS (100LL * 1000 * 1000)        /* longest sleep without a reason */
@@ -1064,7 +1065,9 @@ int loadgen_preflight(const char *target, long timeout_ms, char *err, size_t err
     CURLcode rc = curl_easy_perform(c);
     curl_easy_cleanup(c);
     if (rc != CURLE_OK) {
-        snprintf(err, errlen, "cannot connect to %s: %s", target,
+        char shown[512];
+        snprintf(err, errlen, "cannot connect to %s: %s",
+                 url_mask_password(target, shown, sizeof shown),
                  curl_err[0] ? curl_err : curl_easy_strerror(rc));
         return -1;
     }

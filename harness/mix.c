@@ -266,6 +266,9 @@ static int parse_users(struct mix *m, json_t *root, int64_t dev_min, int64_t dev
     }
     if (!users)
         return 0;
+    int64_t ids = 0; /* over all users, at most MIX_MAX_DEVICE_IDS */
+    struct gen *g = NULL;
+    int rc = -1;
     if (!json_is_array(users) || json_array_size(users) > MIX_MAX_USERS) {
         set_err(err, errlen, "bad mix %s: \"users\" must be an array of at most %d users", name,
                 MIX_MAX_USERS);
@@ -283,29 +286,34 @@ static int parse_users(struct mix *m, json_t *root, int64_t dev_min, int64_t dev
             if (get_int(ju, "id", 1, INT32_MAX, &id, name, err, errlen) < 0 ||
                 get_int(ju, "device_min", 1, INT32_MAX, &lo, name, err, errlen) < 0 ||
                 get_int(ju, "device_max", 1, INT32_MAX, &hi, name, err, errlen) < 0)
-                return -1;
+                goto done;
         }
         if (id < 1 || id > INT32_MAX || lo > hi) {
             set_err(err, errlen, "bad mix %s: user %zu needs an id >= 1 and a device range", name,
                     i + 1);
-            return -1;
+            goto done;
+        }
+        ids += hi - lo + 1;
+        if (ids > MIX_MAX_DEVICE_IDS) {
+            set_err(err, errlen, "bad mix %s: the users' device ranges cover more than %d ids",
+                    name, MIX_MAX_DEVICE_IDS);
+            goto done;
         }
         u->id = (int)id;
         u->dev_min = lo;
         u->dev_max = hi;
         int64_t ndev = hi - lo + 1;
         if (scalev) {
-            struct gen *g = gen_new((uint64_t)json_integer_value(seedv),
-                                    (int)json_integer_value(scalev));
+            if (!g && json_integer_value(scalev) <= INT32_MAX)
+                g = gen_new((uint64_t)json_integer_value(seedv), (int)json_integer_value(scalev));
             ndev = g ? visible_devices(g, u->id, lo, hi, &u->devices) : 0;
-            gen_free(g);
             if (ndev == 0) {
                 set_err(err, errlen, "bad mix %s: user %d sees no device in %" PRId64 "..%" PRId64
                         " of the dataset (seed %" PRId64 ", scale %" PRId64 ")", name, u->id, lo,
                         hi, (int64_t)json_integer_value(seedv),
                         (int64_t)json_integer_value(scalev));
                 m->nusers++; /* so that mix_free frees u->devices */
-                return -1;
+                goto done;
             }
         }
         u->zipf = zipf_for(m, ndev);
@@ -316,11 +324,14 @@ static int parse_users(struct mix *m, json_t *root, int64_t dev_min, int64_t dev
             snprintf(u->key, sizeof u->key, "%s", explicit_key);
         else if (seedv && seed_api_key((uint64_t)json_integer_value(seedv), u->id, u->key) < 0) {
             set_err(err, errlen, "cannot derive the API key of user %d for mix %s", u->id, name);
-            return -1;
+            goto done;
         }
         m->nusers++;
     }
-    return 0;
+    rc = 0;
+done:
+    gen_free(g);
+    return rc;
 }
 
 struct mix *mix_parse(const char *json, const char *name, char *err, size_t errlen)
@@ -369,8 +380,9 @@ struct mix *mix_parse(const char *json, const char *name, char *err, size_t errl
         if (s)
             skew = json_number_value(s);
     }
-    if (dev_min > dev_max || dev_max - dev_min >= 100000000) {
-        set_err(err, errlen, "bad mix %s: device range must have min <= max (and < 1e8 ids)", name);
+    if (dev_min > dev_max || dev_max - dev_min >= MIX_MAX_DEVICE_IDS) {
+        set_err(err, errlen, "bad mix %s: device range must have min <= max (and at most %d ids)",
+                name, MIX_MAX_DEVICE_IDS);
         goto fail_mix;
     }
     json_t *sites = json_object_get(root, "sites");

@@ -23,6 +23,10 @@ enum mix_route {
 };
 
 #define MIX_MAX_USERS 64
+/* Device ids a mix may range over, all users' ranges together: each id costs a Zipf table
+ * entry (and, with "dataset_scale", a visibility check), so this bounds the memory and time
+ * of reading a mix. Ten times the largest dataset (GEN_MAX_SCALE, 1000 devices a scale). */
+#define MIX_MAX_DEVICE_IDS 10000000
 #define MIX_PATH_MAX 512
 
 /* One request to send. `body` is reused between calls (strbuf_free it at the end). */

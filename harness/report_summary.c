@@ -1116,7 +1116,7 @@ json_t *report_summary_build(const char *run_dir, char *err, size_t errlen)
     char *info;
     const char *builds;
     json_t *out, *list, *plans;
-    double slo_ms, cal_ms, common_rate;
+    double slo_ms, cal_ms, common_rate, repeat_value;
     int repeats;
 
     info = REPORT_FMT_FITS(path, "%s/run.info", run_dir) ? strbuf_read_file(path, NULL) : NULL;
@@ -1134,9 +1134,9 @@ json_t *report_summary_build(const char *run_dir, char *err, size_t errlen)
                         calibration_block(run_dir, isfinite(cal_ms) ? cal_ms : 10000));
     json_object_set_new(out, "generator", generator_block(run_dir));
     json_object_set_new(out, "cpu_placement", placement_block(info));
-    repeats = (int)kv_num(info, "repeat");
-    if (!(repeats >= 1 && repeats <= REPORT_MAX_REPEATS))
-        repeats = 1;
+    /* range-checked as a double: converting NAN or 1e300 to int is undefined */
+    repeat_value = kv_num(info, "repeat");
+    repeats = repeat_value >= 1 && repeat_value <= REPORT_MAX_REPEATS ? (int)repeat_value : 1;
     common_rate = kv_num(info, "common_rate");
     list = json_array();
     builds = report_kv(info, "builds");

@@ -33,7 +33,7 @@ static void print_summary(const struct run_options *o, const struct loadgen_resu
 {
     const struct loadgen_stats *st = &lg->phases[LOADGEN_MEASURED];
     double secs = lg->phase_s[LOADGEN_MEASURED];
-    printf("\n%s%s: %s, %.1f s measured", lg->interrupted ? "PARTIAL " : "", o->target,
+    printf("\n%s%s: %s, %.1f s measured", lg->interrupted ? "PARTIAL " : "", o->target_shown,
            o->closed ? "closed loop" : "open loop", secs);
     if (!o->closed)
         printf(", intended %.1f req/s (%s)", o->rate, schedule_arrival_name(o->arrival));
@@ -125,7 +125,7 @@ int run_main(int argc, char **argv)
         fprintf(stderr,
                 "apibench run: %s, %s, %d connections, %d thread(s); warm-up %.1f s, "
                 "measured %.1f s, cool-down %.1f s\n",
-                o.target, o.closed ? "closed loop" : "open loop", o.connections, o.threads,
+                o.target_shown, o.closed ? "closed loop" : "open loop", o.connections, o.threads,
                 (double)o.warmup_ns / 1e9, (double)o.duration_ns / 1e9,
                 (double)o.cooldown_ns / 1e9);
     struct loadgen_config cfg;

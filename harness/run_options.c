@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "apibench/urlmask.h"
+
 const char run_usage[] =
     "usage: apibench run --target URL [--mix FILE | --path PATH]\n"
     "                    [--rate R [--arrival constant|poisson] | --mode closed]\n"
@@ -261,11 +263,14 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
         tlen--;
     if ((strncmp(target, "http://", 7) != 0 && strncmp(target, "https://", 8) != 0) ||
         tlen >= sizeof o->target || tlen <= 8) {
-        snprintf(err, errlen, "bad --target '%s': must be an http:// or https:// URL", target);
+        char shown[512];
+        snprintf(err, errlen, "bad --target '%s': must be an http:// or https:// URL",
+                 url_mask_password(target, shown, sizeof shown));
         return -1;
     }
     memcpy(o->target, target, tlen);
     o->target[tlen] = '\0';
+    url_mask_password(o->target, o->target_shown, sizeof o->target_shown);
     if (mode && strcmp(mode, "closed") == 0)
         o->closed = true;
     else if (mode && strcmp(mode, "open") != 0) {
@@ -386,7 +391,7 @@ json_t *run_options_config_json(const struct run_options *o, const struct mix *m
     return json_pack(
         "{s:s, s:s, s:s, s:o, s:i, s:i, s:f, s:f, s:f, s:I, s:s, s:I, s:o, "
         "s:b, s:b, s:b, s:i, s:o}",
-        "target", o->target, "mode", o->closed ? "closed" : "open", "arrival",
+        "target", o->target_shown, "mode", o->closed ? "closed" : "open", "arrival",
         schedule_arrival_name(o->arrival), "rate", o->closed ? json_null() : json_real(o->rate),
         "connections", o->connections, "threads", o->threads, "warmup_s",
         (double)o->warmup_ns / 1e9, "duration_s", (double)o->duration_ns / 1e9, "cooldown_s",

@@ -18,7 +18,8 @@
 #define RUN_TARGET_MAX 256
 
 struct run_options {
-    char target[RUN_TARGET_MAX]; /* without a trailing '/' */
+    char target[RUN_TARGET_MAX];       /* without a trailing '/' */
+    char target_shown[RUN_TARGET_MAX]; /* target with its password masked: for output */
     const char *mix_path;        /* NULL: --path, or the default mix */
     const char *path;            /* --path: one fixed GET path instead of a mix */
     bool closed;

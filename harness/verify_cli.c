@@ -12,6 +12,7 @@
 
 #include "../harness/commands.h"
 #include "apibench/strbuf.h"
+#include "apibench/urlmask.h"
 #include "seed_keys.h"
 #include "verify.h"
 
@@ -44,6 +45,7 @@ struct saved {
 
 struct target {
     const char *url;
+    char shown[1024]; /* url with its password masked: for output */
     struct saved saved[MAX_SAVED];
     int nsaved;
     bool unreachable; /* no answer to /healthz: its other checks were skipped */
@@ -74,7 +76,7 @@ static void result(struct verify_run *v, const struct target *t, bool ok, const 
         v->failed++;
     if (ok && v->quiet)
         return;
-    printf("%s %s %s%s%s\n", ok ? "PASS" : "FAIL", t ? t->url : "all targets", check,
+    printf("%s %s %s%s%s\n", ok ? "PASS" : "FAIL", t ? t->shown : "all targets", check,
            ok ? "" : ": ", ok ? "" : why);
     fflush(stdout);
 }
@@ -234,7 +236,7 @@ static void check_target(struct verify_run *v, struct target *t, bool first)
 
     if (fetch(v, t, "GET", "/healthz", NULL, NULL, 0, false, &r) < 0) {
         /* nothing else can pass: one line instead of one per check */
-        snprintf(why, sizeof why, "cannot connect to %s: %s", t->url, r.error);
+        snprintf(why, sizeof why, "cannot connect to %s: %s", t->shown, r.error);
         result(v, t, false, "reachable", why);
         t->unreachable = true;
         verify_response_free(&r);
@@ -483,8 +485,8 @@ static void compare_targets(struct verify_run *v)
             for (int j = 0; j < b->nsaved && !sb; j++)
                 if (strcmp(b->saved[j].name, sa->name) == 0)
                     sb = &b->saved[j];
-            char check[300], why[600];
-            snprintf(check, sizeof check, "same answer as %s: %s", a->url, sa->name);
+            char check[1400], why[600];
+            snprintf(check, sizeof check, "same answer as %s: %s", a->shown, sa->name);
             bool ok = false;
             if (!sb) {
                 snprintf(why, sizeof why, "no answer to compare");
@@ -530,8 +532,9 @@ int verify_main(int argc, char **argv)
         } else if (strcmp(a, "--target") == 0) {
             if (v->ntargets == MAX_TARGETS ||
                 (strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0)) {
+                char shown[1024];
                 fprintf(stderr, "apibench verify: bad --target '%s': an http:// URL, at most %d\n",
-                        val, MAX_TARGETS);
+                        url_mask_password(val, shown, sizeof shown), MAX_TARGETS);
                 goto done;
             }
             v->targets[v->ntargets++].url = val;
@@ -587,6 +590,7 @@ int verify_main(int argc, char **argv)
         if (len > 8 && copy[len - 1] == '/')
             copy[len - 1] = '\0';
         t->url = copy;
+        url_mask_password(t->url, t->shown, sizeof t->shown);
         check_target(v, t, i == 0);
     }
     if (v->ntargets > 1)

@@ -25,6 +25,7 @@ APIBENCH_PACKAGES=(
     build-essential cmake pkg-config
     libpq-dev libhiredis-dev zlib1g-dev libcurl4-openssl-dev libssl-dev libjansson-dev
     libcmocka-dev libmicrohttpd-dev
+    clang-14 libclang-rt-14-dev
     postgresql-15 postgresql-client-15 redis-server redis-tools python3 python3-aiosmtpd python3-yaml
     gnuplot-nox wrk nginx-light docker-compose pgbouncer
     curl jq openssl procps util-linux iproute2 git ca-certificates
@@ -35,6 +36,14 @@ ab_say() { printf '%s: %s\n' "${AB_PROG:-apibench}" "$*" >&2; }
 
 # ab_die MSG... - one-line error on stderr, exit 1.
 ab_die() { printf '%s: %s\n' "${AB_PROG:-apibench}" "$*" >&2; exit 1; }
+
+# ab_mask_passwords TEXT - prints TEXT with the passwords of URLs (scheme://user:PW@host)
+# and of password= parameters replaced by ***: the rule of core/src/urlmask.c, for what the
+# scripts write to run.info and logs (tests/integration/test_security.sh checks both).
+ab_mask_passwords() {
+    printf '%s\n' "$1" | sed -E -e 's#(://[^/?\#@: ]*):[^/?\# ]*@#\1:***@#g' \
+        -e "s#(^|[?& ])([Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]=)('[^']*'|[^&\# ]*)#\1\2***#g"
+}
 
 # ab_is_root - true when running as root.
 ab_is_root() { [ "$(id -u)" -eq 0 ]; }

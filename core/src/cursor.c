@@ -78,9 +78,13 @@ bool cursor_timestamp_valid(const char *s)
         !digits(s + 8, 2) || s[10] != 'T' || !digits(s + 11, 2) || s[13] != ':' ||
         !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
         return false;
-    int month = atoi(s + 5), day = atoi(s + 8), hour = atoi(s + 11), min = atoi(s + 14),
-        sec = atoi(s + 17);
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 59)
+    int year = atoi(s), month = atoi(s + 5), day = atoi(s + 8), hour = atoi(s + 11),
+        min = atoi(s + 14), sec = atoi(s + 17);
+    /* a real calendar date (PostgreSQL refuses 2026-02-31 and year 0 with an error) */
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (year < 1 || month < 1 || month > 12 || day < 1 ||
+        day > mdays[month - 1] + (month == 2 && leap) || hour > 23 || min > 59 || sec > 59)
         return false;
     const char *p = s + 19;
     if (*p == '.') {

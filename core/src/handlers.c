@@ -341,6 +341,19 @@ static void route(struct server *srv, struct reqctx *ctx, const struct api_reque
     char buf[512], *seg[6];
     struct apierr err = {0};
     bool get = is(req->method, "GET"), post = is(req->method, "POST");
+    /* Ambiguous requests are refused whatever the route: a body on GET (RFC 9110 gives it
+     * no meaning) and more than one API key (which would one authenticate?). */
+    if (get && req->body_len > 0) {
+        apierr_set(&err, 400, "unexpected body: a GET request takes none");
+        handlers_error(resp, &err);
+        return;
+    }
+    if (req->api_key_headers > 1) {
+        apierr_set(&err, 400, "duplicate X-API-Key header: send exactly one key");
+        handlers_error(resp, &err);
+        return;
+    }
+
     int n = strlen(req->path) < sizeof buf ? split_path(req->path, buf, sizeof buf, seg, 5) : 99;
 
     if (n == 1 && is(seg[0], "healthz")) {

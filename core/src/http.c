@@ -96,6 +96,17 @@ static const char *query_arg(void *conn, const char *name)
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* Counts the X-API-Key headers of a request (MHD_KeyValueIterator). */
+static enum MHD_Result count_api_keys(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, "X-API-Key") == 0)
+        ++*(int *)cls;
+    return MHD_YES;
+}
+
 static void add_header(struct MHD_Response *r, const char *name, const char *value)
 {
     if (value && *value)
@@ -369,6 +380,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         .arg = query_arg,
         .arg_ctx = conn,
     };
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_api_keys, &req.api_key_headers);
     struct api_response resp;
     handlers_dispatch(h->srv, &ctx, &req, &resp);
     reqctx_release(&ctx);

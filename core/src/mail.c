@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "apibench/strbuf.h"
+#include "apibench/urlmask.h"
 
 static bool has_crlf(const char *s)
 {
@@ -181,8 +182,10 @@ int mail_send(const char *url, const struct mail *m, long timeout_ms, char *err,
     if (res != CURLE_OK) {
         long code = 0;
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-        snprintf(err, errlen, "cannot send e-mail via %s: %s%s%s (smtp %ld)", url,
-                 curl_easy_strerror(res), curlerr[0] ? ": " : "", curlerr, code);
+        char shown[512]; /* the error reaches logs and the job's "error" field */
+        snprintf(err, errlen, "cannot send e-mail via %s: %s%s%s (smtp %ld)",
+                 url_mask_password(url, shown, sizeof shown), curl_easy_strerror(res),
+                 curlerr[0] ? ": " : "", curlerr, code);
         goto out;
     }
     rc = 0;

@@ -68,6 +68,7 @@ rp_phase_for_rate() {
 
 # rp_log MSG - a line on stdout and in RUN/steps.log.
 rp_log() {
+    set -- "$(ab_mask_passwords "$*")"
     printf '%s\n' "$*"
     [ -n "$RUN" ] && [ -d "$RUN" ] && printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >>"$RUN/steps.log"
     return 0
@@ -105,7 +106,8 @@ rp_psql() {
 
 # rp_info KEY VALUE - sets KEY in RUN/run.info (key=value lines; replaced when present).
 rp_info() {
-    local key=$1 value=${2//$'\n'/ }
+    local key=$1 value
+    value=$(ab_mask_passwords "${2//$'\n'/ }") # no secret in run.info (nor summary.json)
     local f=$RUN/run.info
     touch "$f"
     if grep -q "^$key=" "$f"; then

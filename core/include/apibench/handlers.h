@@ -20,6 +20,7 @@ struct api_request {
     /* Looks up a query parameter (NULL when absent). */
     const char *(*arg)(void *arg_ctx, const char *name);
     void *arg_ctx;
+    int api_key_headers; /* how many X-API-Key headers came: more than one is a 400 */
 };
 
 struct api_response {

@@ -92,6 +92,10 @@ static void test_decode_rejects_garbage(void **state)
         "v1|2026-11-27T10:00:00Z|1",             /* missing offset */
         "v1|2026-11-27T10:00:00Z|1|0|9",         /* extra field */
         "v1|2026-13-27T10:00:00Z|1|0",           /* month 13 */
+        "v1|2026-02-31T10:00:00Z|1|0",           /* no such day (PostgreSQL errors) */
+        "v1|2025-02-29T10:00:00Z|1|0",           /* not a leap year */
+        "v1|2026-04-31T10:00:00Z|1|0",           /* April has 30 days */
+        "v1|0000-01-01T00:00:00Z|1|0",           /* year 0 */
         "v1|2026-11-27T10:00:00|1|0",            /* no Z */
         "v1|2026-11-27T10:00:00.1234567Z|1|0",   /* 7 fraction digits */
         "v1|2026-11-27T10:00:00Z'--|1|0",        /* SQL in the timestamp */
@@ -121,6 +125,19 @@ static void test_decode_rejects_garbage(void **state)
     assert_int_equal(cursor_decode(NULL, &c), -1);
 }
 
+static void test_timestamp_calendar(void **state)
+{
+    (void)state;
+    assert_true(cursor_timestamp_valid("2024-02-29T00:00:00Z"));  /* leap year */
+    assert_true(cursor_timestamp_valid("2000-02-29T23:59:59.5Z")); /* 400-year rule */
+    assert_true(cursor_timestamp_valid("2026-12-31T23:59:59.999999Z"));
+    assert_true(cursor_timestamp_valid("0001-01-01T00:00:00Z"));
+    assert_false(cursor_timestamp_valid("1900-02-29T00:00:00Z")); /* 100-year rule */
+    assert_false(cursor_timestamp_valid("2026-06-31T00:00:00Z"));
+    assert_false(cursor_timestamp_valid("2026-06-00T00:00:00Z"));
+    assert_false(cursor_timestamp_valid("0000-06-01T00:00:00Z"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +145,7 @@ int main(void)
         cmocka_unit_test(test_known_spelling),
         cmocka_unit_test(test_encode_refuses_bad_values),
         cmocka_unit_test(test_decode_rejects_garbage),
+        cmocka_unit_test(test_timestamp_calendar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

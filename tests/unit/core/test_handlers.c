@@ -224,7 +224,7 @@ static struct api_response call(const char *method, const char *path, const char
                                 const char *body)
 {
     struct reqctx ctx = {.srv = &srv};
-    struct api_request req = {method, path, key, body, body ? strlen(body) : 0, arg, NULL};
+    struct api_request req = {method, path, key, body, body ? strlen(body) : 0, arg, NULL, 1};
     struct api_response resp;
     handlers_dispatch(&srv, &ctx, &req, &resp);
     reqctx_release(&ctx);
@@ -426,6 +426,32 @@ static void test_reports(void **state)
     assert_int_equal(submits, 1);
 }
 
+static void test_ambiguous_requests(void **state)
+{
+    (void)state;
+    /* a GET with a body: 400 on every route, before the key is looked at */
+    expect("GET", "/api/readings/latest", "good-key", "{\"limit\":5}", 400,
+           "{\"error\":{\"status\":400,\"message\":\"unexpected body: a GET request takes "
+           "none\"}}");
+    expect("GET", "/healthz", NULL, "x", 400, NULL);
+    assert_int_equal(authentications, 0);
+    /* two X-API-Key headers: 400, even when the first would authenticate */
+    struct reqctx ctx = {.srv = &srv};
+    struct api_request req = {"GET", "/api/readings/latest", "good-key", NULL, 0, arg, NULL, 2};
+    struct api_response resp;
+    handlers_dispatch(&srv, &ctx, &req, &resp);
+    assert_int_equal(resp.status, 400);
+    assert_non_null(strstr(resp.body, "duplicate X-API-Key"));
+    free(resp.body);
+    assert_int_equal(authentications, 0);
+    /* one header (or a caller that does not count them) authenticates as before */
+    req.api_key_headers = 1;
+    handlers_dispatch(&srv, &ctx, &req, &resp);
+    reqctx_release(&ctx);
+    assert_int_equal(resp.status, 200);
+    free(resp.body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +463,7 @@ int main(void)
         cmocka_unit_test_setup(test_read_retried_once_on_new_connection, setup),
         cmocka_unit_test_setup(test_write_not_retried, setup),
         cmocka_unit_test_setup(test_reports, setup),
+        cmocka_unit_test_setup(test_ambiguous_requests, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -531,6 +531,52 @@ static void test_report_matches_golden(void **state)
     free(md);
 }
 
+/* Writes text to dir/name (folders must exist). */
+static void put_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Numbers no run writes (found by tests/fuzz/fuzz_results.c): converting them to integers
+ * was undefined; now they count as absent. Run under UBSan (float-cast-overflow). */
+static void test_out_of_range_numbers(void **state)
+{
+    char dir[] = "/tmp/apibench-test-report-XXXXXX", path[512], err[256], *md = NULL;
+    size_t len = 0;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/builds", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/builds/01-baseline", dir);
+    mkdir(path, 0755);
+    put_file(dir, "run.info", "builds=01-baseline\nrepeat=1e300\nslo_p99_ms=nan\n");
+    put_file(dir, "builds/01-baseline/status", "ok\n");
+    put_file(dir, "builds/01-baseline/load.json",
+             "{\"intended_rate\": 2, \"due\": -1e300, \"sent\": 1e300, \"completed\": 1e300, "
+             "\"latency\": {\"count\": 1e300, \"p99_ms\": 1}}");
+    json_t *s = report_summary_build(dir, err, sizeof err);
+    assert_non_null(s);
+    assert_true(at(json_array_get(json_object_get(s, "builds"), 0), "repeats") == 1);
+    FILE *f = open_memstream(&md, &len);
+    assert_int_equal(report_md_write(s, f), 0);
+    fclose(f);
+    free(md);
+    json_decref(s);
+    static const char *const files[] = {"builds/01-baseline/load.json",
+                                        "builds/01-baseline/status", "builds/01-baseline",
+                                        "builds", "run.info"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        remove(path);
+    }
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_summary_article_load),
         cmocka_unit_test(test_summary_capacity),
         cmocka_unit_test(test_older_folder_gives_na),
+        cmocka_unit_test(test_out_of_range_numbers),
         cmocka_unit_test(test_queries_mismatch_is_flagged),
         cmocka_unit_test(test_compare_lists_differences_and_ratios),
         cmocka_unit_test(test_compare_names_unlike_runs),
