@@ -531,17 +531,6 @@ static void test_report_matches_golden(void **state)
     free(md);
 }
 
-/* Writes text to dir/name (folders must exist). */
-static void put_file(const char *dir, const char *name, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* Numbers no run writes (found by tests/fuzz/fuzz_results.c): converting them to integers
  * was undefined; now they count as absent. Run under UBSan (float-cast-overflow). */
 static void test_out_of_range_numbers(void **state)
