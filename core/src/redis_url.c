@@ -91,7 +91,7 @@ int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t er
                        "rediss:// (TLS) is not supported: hiredis is built without TLS here");
     if (scheme_len != 5 || strncasecmp(url, "redis", 5) != 0)
         return bad_url(url, err, errlen, "expected " SYNTAX);
-    if (strchr("/?#", scheme_end[3])) /* curl reads "redis:///0" as host 0.0.0.0 */
+    if (strchr("/?#", scheme_end[3])) /* curl reads "redis:///0" as the any-address */
         return bad_url(url, err, errlen, "no host");
     if (strchr(scheme_end, '@') != strrchr(scheme_end, '@'))
         return bad_url(url, err, errlen,
