@@ -13,8 +13,8 @@
 #     SERVER_CPU and wrk to WRK_CPU with taskset, so they do not share a core; PostgreSQL
 #     and Redis are idle (every request is an L1 hit). ROUNDS rounds alternate the servers;
 #     each figure is the median with the range over the rounds. Goal (issue 10): 06 >= 80%
-#     of nginx in both. wrk's own cost is on WRK_CPU; nginx's figure is also the ceiling of
-#     this wrk setting on this machine.
+#     of nginx in both. wrk's own cost is on WRK_CPU; its ceiling is not measured here
+#     (scripts/bench_generator.sh measures apibench's own generator).
 #  2. Redis memory per cached page, identity (04-pool) against gzip (06-async): the field
 #     value's bytes (what an L2 hit moves) and MEMORY USAGE of the namespace's hash holding
 #     that one page, in a private redis-server of this script.
