@@ -3,6 +3,7 @@
  * verify, warm-up and the capacity searches do not count. */
 #include "report_summary.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -853,6 +854,18 @@ static size_t repeat_dirs(const char *bdir, int expected, char (*dirs)[4096], in
 
 #define REPORT_MAX_REPEATS 16
 
+/* A build's name is a folder under builds/ and a JSON string: letters, digits, '.', '_'
+ * and '-', not starting with '.' (run.info is read as untrusted input). */
+static bool valid_build_name(const char *name)
+{
+    if (!*name || *name == '.' || strlen(name) > 64)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+            return false;
+    return true;
+}
+
 static json_t *build_entry(const char *run_dir, const char *name, double slo_ms, int repeats,
                            double common_rate)
 {
@@ -1144,7 +1157,11 @@ json_t *report_summary_build(const char *run_dir, char *err, size_t errlen)
         char *copy = strdup(builds), *save = NULL;
         for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
              tok = strtok_r(NULL, ",", &save))
-            json_array_append_new(list, build_entry(run_dir, tok, slo_ms, repeats, common_rate));
+            json_array_append_new(list, valid_build_name(tok)
+                                            ? build_entry(run_dir, tok, slo_ms, repeats, common_rate)
+                                            : json_pack("{s:s,s:s,s:s}", "build", "?", "status",
+                                                        "failed", "reason",
+                                                        "bad build name in run.info"));
         free(copy);
     }
     json_object_set_new(out, "builds", list);

@@ -566,6 +566,30 @@ static void test_out_of_range_numbers(void **state)
     rmdir(dir);
 }
 
+/* A build name that is no folder name (found by tests/fuzz/fuzz_results.c: a byte that is
+ * not UTF-8 made json_pack fail, and the report then read a NULL status). */
+static void test_bad_build_names(void **state)
+{
+    char dir[] = "/tmp/apibench-test-report-XXXXXX", path[512], err[256];
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    put_file(dir, "run.info", "builds=01-basel\x92ne,../x,.hidden,\nrepeat=1\n");
+    json_t *s = report_summary_build(dir, err, sizeof err);
+    assert_non_null(s);
+    json_t *builds = json_object_get(s, "builds");
+    assert_int_equal(json_array_size(builds), 3); /* the empty name is no token */
+    for (size_t i = 0; i < json_array_size(builds); i++) {
+        json_t *b = json_array_get(builds, i);
+        assert_string_equal(json_string_value(json_object_get(b, "status")), "failed");
+        assert_string_equal(json_string_value(json_object_get(b, "reason")),
+                            "bad build name in run.info");
+    }
+    json_decref(s);
+    snprintf(path, sizeof path, "%s/run.info", dir);
+    remove(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -579,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_summary_capacity),
         cmocka_unit_test(test_older_folder_gives_na),
         cmocka_unit_test(test_out_of_range_numbers),
+        cmocka_unit_test(test_bad_build_names),
         cmocka_unit_test(test_queries_mismatch_is_flagged),
         cmocka_unit_test(test_compare_lists_differences_and_ratios),
         cmocka_unit_test(test_compare_names_unlike_runs),
