@@ -4,15 +4,18 @@
 # curl without `Expect: 100-continue`, curl with it, and chunked bodies from both. The
 # server reads and drops the rest of the body (a lingering read) before it answers, so the
 # client is not reset while still sending. After all of them the server still serves.
-# Port 18472; no database needed (the limit is checked before any handler runs).
+# Port 18472. The limit is checked before any handler runs, but the server only starts on
+# a database that has its indexes, so the test seeds one of its own.
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/async_common.sh"
 
-apibench_env
 SERVER=$(require_bin apibench-${FAULT_BUILD:-06-async})
+async_setup apibench_t_faults_413 # seeded, with sql/async.sql (06-async needs it)
+on_exit "drop_db apibench_t_faults_413"
 PORT=18472
-TMP=$(mktemp -d /tmp/apibench-t-faults-413.XXXXXX)
-on_exit "rm -rf '$TMP'"
-"$SERVER" --port "$PORT" --threads 4 --max-body 1m >"$TMP/server.log" 2>&1 &
+TMP=$ASYNC_TMP
+"$SERVER" --port "$PORT" --threads 4 --max-body 1m --database-url "$APP_URL" \
+    --redis-url "$REDIS_URL" >"$TMP/server.log" 2>&1 &
 track_pid $!
 wait_http "http://127.0.0.1:$PORT/healthz" 30 || { cat "$TMP/server.log" >&2; fail "the server did not start"; }
 URL="http://127.0.0.1:$PORT/api/devices/1/readings"
