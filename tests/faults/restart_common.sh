@@ -19,8 +19,8 @@ private_services() {
     # Servers first (they hold connections), then the services, then the folder.
     on_exit "kill_tracked; '$SOURCE_DIR/scripts/services' stop >/dev/null 2>&1; rm -rf '$state'"
     note "starting private services in $state (postgres $1, redis $2, smtp $3)"
-    # These ports lie in Linux's ephemeral range, and a socket of an earlier run may still
-    # hold one (closing, up to tcp_fin_timeout, 60 s): a failed start is tried again.
+    # The tests use ports below Linux's ephemeral range (32768-60999), so no client socket
+    # takes them; a port still held by an earlier run's closing socket is tried again.
     local attempt
     for attempt in 1 2 3 4 5 6 7 8 9 10 11 12; do
         SMTP_DELAY_MS=0 "$SOURCE_DIR/scripts/services" start >"$state/start.log" 2>&1 && break

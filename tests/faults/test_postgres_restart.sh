@@ -13,7 +13,7 @@
 #   - the pool builds (04, 05, 06) serve writes and reads again within 2 s of PostgreSQL
 #     being back, without a restart; the per-request builds (01-03) recover as well.
 # Prints the load held in each phase, the answers by status, and each build's recovery time.
-# Ports: services 55510-55512, servers 18510-18515.
+# Ports: services 25510-25512, servers 18510-18515.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/restart_common.sh"
 
@@ -25,7 +25,7 @@ POOL_BUILDS=(04-pool 05-gzip 06-async)
 TMP=$(mktemp -d /tmp/apibench-fault-pgrestart.XXXXXX)
 on_exit "rm -rf '$TMP'"
 
-private_services 55510 55511 55512
+private_services 25510 25511 25512
 seeded_db apibench_t_pgrestart 1
 "$PSQL" -X -q -v ON_ERROR_STOP=1 "$T_DATABASE_URL" -f "$SOURCE_DIR/sql/async.sql" -c ANALYZE \
     >/dev/null || fail "cannot apply sql/async.sql"

@@ -14,7 +14,7 @@
 #   - every report job 06-async accepted (202, also while Redis was down: the outbox)
 #     completes, and the sink has an e-mail for each.
 # Prints the load held, the answers by status, hit rates and L2 errors per window, and the
-# jobs accepted, completed and duplicated. Ports: services 55520-55522, servers 18520-18523.
+# jobs accepted, completed and duplicated. Ports: services 25520-25522, servers 18520-18523.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/async_common.sh"
 . "$(dirname "$0")/restart_common.sh"
@@ -26,7 +26,7 @@ L1_TTL_MS=300
 BUILDS=(03-cache 04-pool 05-gzip 06-async)
 TMP=$ASYNC_TMP
 
-private_services 55520 55521 55522
+private_services 25520 25521 25522
 async_setup apibench_t_redisrestart
 SINK_LOG=$SMTP_SINK_LOG
 DEVICES=$(user1_devices 4)

@@ -11,7 +11,7 @@
 #   - nothing is left pending in the stream;
 #   - the duplicates that at-least-once delivery allows are counted and printed: extra
 #     e-mails at the sink, jobs handled more than once, redeliveries skipped as done.
-# Ports: services 55530-55532, sink 55533, server 18530.
+# Ports: services 25530-25532, sink 25533, server 18530.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/async_common.sh"
 . "$(dirname "$0")/restart_common.sh"
@@ -22,9 +22,9 @@ JOBS_BETWEEN_KILLS=3 # each worker lives until it finished this many jobs
 MIN_LIFE_S=1.5       # and at least this long
 TMP=$ASYNC_TMP
 
-private_services 55530 55531 55532
+private_services 25530 25531 25532
 async_setup apibench_t_workerkilled
-start_sink 55533 "$SINK_DELAY_MS"
+start_sink 25533 "$SINK_DELAY_MS"
 start_async 18530 "$SINK_URL"
 
 LOAD="$SOURCE_DIR/tests/faults/restart_load.py"
