@@ -12,6 +12,7 @@
 #include "apibench/config.h"
 #include "apibench/db.h"
 #include "apibench/redis_url.h"
+#include "apibench/urlmask.h"
 #include "../harness/commands.h"
 
 /* A second invalidation this long after the first drops a caller that a server read from
@@ -59,7 +60,7 @@ static int forget_cached_callers(const struct config *cfg, char *err, size_t err
     int rc = cache_tiered_write_errors(c) == 0 ? 0 : -1;
     if (rc != 0) {
         char where[256];
-        redis_url_mask(cfg->redis_url, where, sizeof where);
+        url_mask_redis_password(cfg->redis_url, where, sizeof where);
         snprintf(err, errlen, "cannot reach redis at %s", where);
     }
     cache_tiered.close(c);

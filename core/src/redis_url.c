@@ -13,35 +13,16 @@
 #include <sys/time.h>
 
 #include "apibench/strbuf.h"
+#include "apibench/urlmask.h"
 
 #define DEFAULT_PORT 6379
 #define SYNTAX "redis://[user:]password@host[:port][/db]"
-
-void redis_url_mask(const char *url, char *out, size_t outlen)
-{
-    if (!outlen)
-        return;
-    if (!url) {
-        snprintf(out, outlen, "%s", "");
-        return;
-    }
-    const char *scheme_end = strstr(url, "://");
-    const char *userinfo = scheme_end ? scheme_end + 3 : url;
-    const char *at = strrchr(userinfo, '@'); /* the last one: an unencoded '@' stays hidden */
-    if (!at) {
-        snprintf(out, outlen, "%s", url);
-        return;
-    }
-    const char *colon = memchr(userinfo, ':', (size_t)(at - userinfo));
-    const char *secret = colon ? colon + 1 : userinfo; /* no ':': the user part is the password */
-    snprintf(out, outlen, "%.*s***%s", (int)(secret - url), url, at);
-}
 
 /* "bad redis url '<masked url>': <why>" into err; returns -1. */
 static int bad_url(const char *url, char *err, size_t errlen, const char *why)
 {
     char masked[256];
-    redis_url_mask(url, masked, sizeof masked);
+    url_mask_redis_password(url, masked, sizeof masked);
     snprintf(err, errlen, "bad redis url '%s': %s", masked, why);
     return -1;
 }

@@ -30,7 +30,8 @@ static size_t password_value_len(const char *p)
     return n;
 }
 
-char *url_mask_password(const char *url, char *out, size_t outlen)
+/* bare_secret: a userinfo without ':' (scheme://SECRET@host) is a password, not a user. */
+static char *mask(const char *url, char *out, size_t outlen, bool bare_secret)
 {
     size_t o = 0;
     if (outlen == 0)
@@ -48,8 +49,9 @@ char *url_mask_password(const char *url, char *out, size_t outlen)
             if (auth[i] == '@')
                 at = auth + i; /* the last '@': a password may hold an unescaped '@' */
         const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-        if (colon) {
-            put(out, outlen, &o, url, (size_t)(colon + 1 - url));
+        const char *secret = colon ? colon + 1 : at && bare_secret ? auth : NULL;
+        if (secret) {
+            put(out, outlen, &o, url, (size_t)(secret - url));
             put(out, outlen, &o, MASK, strlen(MASK));
             p = at;
         }
@@ -69,4 +71,14 @@ char *url_mask_password(const char *url, char *out, size_t outlen)
     }
     out[o] = '\0';
     return out;
+}
+
+char *url_mask_password(const char *url, char *out, size_t outlen)
+{
+    return mask(url, out, outlen, false);
+}
+
+char *url_mask_redis_password(const char *url, char *out, size_t outlen)
+{
+    return mask(url, out, outlen, true);
 }

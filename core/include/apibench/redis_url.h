@@ -30,10 +30,6 @@ int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t er
 /* Frees u's strings and zeroes u; a zeroed u is fine. u itself is the caller's. */
 void redis_url_free(struct redis_url *u);
 
-/* Writes url into out (truncated to outlen) with the password replaced by "***": what a
- * message or a log may show. Works on URLs that do not parse, too. */
-void redis_url_mask(const char *url, char *out, size_t outlen);
-
 /* Connects to u (connect timeout connect_ms, command timeout command_ms; 0 = none), sends
  * AUTH [user] password when u has a password and SELECT when u->db is not 0. Returns a
  * context the caller frees with redisFree, or NULL with err ("cannot connect to redis at

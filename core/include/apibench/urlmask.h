@@ -11,4 +11,8 @@
  * conninfo "password=..."). Text without a password is copied unchanged. Returns out. */
 char *url_mask_password(const char *url, char *out, size_t outlen);
 
+/* The same for a Redis URL, where a userinfo without ':' (redis://SECRET@host) is the
+ * password, as redis-cli reads it. */
+char *url_mask_redis_password(const char *url, char *out, size_t outlen);
+
 #endif

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "apibench/redis_url.h"
+#include "apibench/urlmask.h"
 
 /* --- parsing */
 
@@ -185,12 +186,12 @@ static void test_mask(void **state)
     };
     char out[128];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        redis_url_mask(cases[i][0], out, sizeof out);
+        url_mask_redis_password(cases[i][0], out, sizeof out);
         assert_string_equal(out, cases[i][1]);
     }
-    redis_url_mask(NULL, out, sizeof out);
+    url_mask_redis_password(NULL, out, sizeof out);
     assert_string_equal(out, "");
-    redis_url_mask("redis://app:hunter2@cache", out, 12); /* truncated, still masked */
+    url_mask_redis_password("redis://app:hunter2@cache", out, 12); /* truncated, still masked */
     assert_string_equal(out, "redis://app");
 }
 
