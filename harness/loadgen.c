@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -85,9 +87,11 @@ void loadgen_stats_init(struct loadgen_stats *st)
     st->latency_answered = hist_new();
     st->service = hist_new();
     st->lag = hist_new();
+    st->transfer = hist_new();
     for (int r = 0; r < MIX_NROUTES; r++) {
         st->routes[r].latency = hist_new();
         st->routes[r].service = hist_new();
+        st->routes[r].transfer = hist_new();
     }
 }
 
@@ -97,9 +101,11 @@ void loadgen_stats_free(struct loadgen_stats *st)
     hist_free(st->latency_answered);
     hist_free(st->service);
     hist_free(st->lag);
+    hist_free(st->transfer);
     for (int r = 0; r < MIX_NROUTES; r++) {
         hist_free(st->routes[r].latency);
         hist_free(st->routes[r].service);
+        hist_free(st->routes[r].transfer);
     }
     memset(st, 0, sizeof *st);
 }
@@ -123,6 +129,7 @@ void loadgen_stats_merge(struct loadgen_stats *dst, const struct loadgen_stats *
     hist_merge(dst->latency_answered, src->latency_answered);
     hist_merge(dst->service, src->service);
     hist_merge(dst->lag, src->lag);
+    hist_merge(dst->transfer, src->transfer);
     for (int r = 0; r < MIX_NROUTES; r++) {
         struct loadgen_route_stats *d = &dst->routes[r];
         const struct loadgen_route_stats *s = &src->routes[r];
@@ -133,6 +140,7 @@ void loadgen_stats_merge(struct loadgen_stats *dst, const struct loadgen_stats *
         d->body_bytes_decoded += s->body_bytes_decoded;
         hist_merge(d->latency, s->latency);
         hist_merge(d->service, s->service);
+        hist_merge(d->transfer, s->transfer);
     }
 }
 
@@ -163,6 +171,10 @@ enum slot_state {
      * curl connects (or reuses a pooled connection), sends and receives. Left when curl
      * reports the transfer done (response, error or timeout) in curl_multi_info_read. */
     SLOT_ACTIVE,
+    /* SLOT_HELD: curl has the whole response, but the link the generator emulates (a
+     * network profile's rates, without the kernel) would still be carrying it: the slot
+     * stays busy until release_ns, and the response is recorded as completed then. */
+    SLOT_HELD,
 };
 
 struct slot {
@@ -176,6 +188,9 @@ struct slot {
     /* per response */
     bool gzipped;
     int64_t body_wire, body_decoded;
+    CURLcode rc;        /* SLOT_HELD: the transfer's result */
+    int64_t release_ns; /* SLOT_HELD: when the emulated link has delivered the response */
+    int64_t link_transfer_us; /* the emulated first-to-last byte time (0: not emulated) */
     z_stream zs;
     bool zs_ready;
     unsigned char scratch[16384];
@@ -212,6 +227,7 @@ struct gen_thread {
     struct slot *slots;
     int *free_stack; /* indexes of the SLOT_IDLE slots */
     int nfree;
+    int nheld; /* slots in SLOT_HELD */
     int64_t *backlog; /* ring of intended send times */
     int backlog_head, backlog_len;
     struct curl_slist *get_headers[MIX_MAX_USERS + 1]; /* per user; last: no user */
@@ -391,6 +407,18 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
+/* curl: a new socket; under a network profile shaped by the kernel, asks for segments of
+ * cfg->mss bytes (both ways: the server learns it from the SYN), because tc's tbf paces
+ * segments and lo's 64 KB ones would carry a whole body in one burst. */
+static int on_curl_sockopt(void *userp, curl_socket_t fd, curlsocktype purpose)
+{
+    const struct loadgen_config *cfg = ((const struct gen_thread *)userp)->cfg;
+    if (purpose == CURLSOCKTYPE_IPCXN && cfg->mss > 0 &&
+        setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &cfg->mss, sizeof cfg->mss) < 0)
+        return CURL_SOCKOPT_ERROR;
+    return CURL_SOCKOPT_OK;
+}
+
 static int setup_thread(struct gen_thread *t)
 {
     const struct loadgen_config *cfg = t->cfg;
@@ -450,6 +478,17 @@ static int setup_thread(struct gen_thread *t)
         curl_easy_setopt(s->easy, CURLOPT_CLOSESOCKETDATA, t);
         /* a headline-sized body (~20 KB) in one recv instead of two */
         curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE, 65536L);
+        if (cfg->recv_limit > 0 || cfg->send_limit > 0) {
+            /* a network profile emulated here: curl pauses a transfer that got ahead of
+             * its rate; it checks between reads, so reads are small (curl's minimum) */
+            curl_easy_setopt(s->easy, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)cfg->recv_limit);
+            curl_easy_setopt(s->easy, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)cfg->send_limit);
+            curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE, 1024L);
+        }
+        if (cfg->mss > 0) {
+            curl_easy_setopt(s->easy, CURLOPT_SOCKOPTFUNCTION, on_curl_sockopt);
+            curl_easy_setopt(s->easy, CURLOPT_SOCKOPTDATA, t);
+        }
         /* ask for gzip but count the bytes as they travel: curl must not decode */
         if (cfg->gzip)
             curl_easy_setopt(s->easy, CURLOPT_ACCEPT_ENCODING, "gzip");
@@ -628,10 +667,11 @@ static enum loadgen_error classify(CURLcode rc)
     }
 }
 
-/* SLOT_ACTIVE -> SLOT_IDLE: records what the finished transfer measured. */
-static void finish_request(struct gen_thread *t, struct slot *s, CURLcode rc, int64_t now_ns)
+/* SLOT_ACTIVE or SLOT_HELD -> SLOT_IDLE: records what the finished transfer measured
+ * (its handle is out of the multi handle; curl's info about it stays valid until the
+ * slot is reused). */
+static void record_finished(struct gen_thread *t, struct slot *s, CURLcode rc, int64_t now_ns)
 {
-    curl_multi_remove_handle(t->multi, s->easy);
     s->state = SLOT_IDLE;
     t->free_stack[t->nfree++] = (int)(s - t->slots);
     struct loadgen_stats *st = &t->stats[s->phase];
@@ -670,6 +710,14 @@ static void finish_request(struct gen_thread *t, struct slot *s, CURLcode rc, in
     hist_record(st->latency_answered, latency_us);
     hist_record(st->service, service_us);
     hist_record(rs->service, service_us);
+    curl_off_t first_byte_us = 0, total_us = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte_us);
+    curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+    int64_t transfer_us = total_us > first_byte_us ? (int64_t)(total_us - first_byte_us) : 0;
+    if (s->link_transfer_us > transfer_us)
+        transfer_us = s->link_transfer_us;
+    hist_record(st->transfer, transfer_us);
+    hist_record(rs->transfer, transfer_us);
     if (status >= 400) {
         /* a response, timed as one, and also an error */
         st->errors[status >= 500 ? LOADGEN_ERR_HTTP5XX : LOADGEN_ERR_HTTP4XX]++;
@@ -679,6 +727,64 @@ static void finish_request(struct gen_thread *t, struct slot *s, CURLcode rc, in
         atomic_fetch_add(&t->progress.errors, 1);
     }
     atomic_fetch_add(&t->progress.responses, 1);
+}
+
+/* The generator's link emulation (cfg->recv_limit / send_limit: a network profile without
+ * the kernel): the response's bytes at the download rate after its first byte, and the
+ * request's at the upload rate. curl's own speed limits cannot do this: they pause
+ * between reads, and a body that arrives in one read is never slowed. Sets
+ * s->link_transfer_us and returns when the link would have delivered the last byte
+ * (0: not emulated, or the transfer failed). */
+static int64_t link_release_ns(const struct gen_thread *t, struct slot *s, CURLcode rc)
+{
+    const struct loadgen_config *cfg = t->cfg;
+    s->link_transfer_us = 0;
+    if (rc != CURLE_OK || cfg->recv_limit <= 0)
+        return 0;
+    long header_size = 0, request_size = 0;
+    curl_off_t first_byte_us = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_HEADER_SIZE, &header_size);
+    curl_easy_getinfo(s->easy, CURLINFO_REQUEST_SIZE, &request_size);
+    curl_easy_getinfo(s->easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte_us);
+    double down_s = (double)(header_size + s->body_wire) / (double)cfg->recv_limit;
+    double up_s = cfg->send_limit > 0 ? (double)request_size / (double)cfg->send_limit : 0.0;
+    s->link_transfer_us = (int64_t)(down_s * 1e6);
+    return s->sent_ns + (int64_t)first_byte_us * 1000 + (int64_t)((down_s + up_s) * 1e9);
+}
+
+/* SLOT_ACTIVE -> SLOT_IDLE, or SLOT_HELD while the emulated link still carries it. */
+static void finish_request(struct gen_thread *t, struct slot *s, CURLcode rc, int64_t now_ns)
+{
+    curl_multi_remove_handle(t->multi, s->easy);
+    int64_t release = link_release_ns(t, s, rc);
+    if (release > now_ns) {
+        s->state = SLOT_HELD;
+        s->rc = rc;
+        s->release_ns = release;
+        t->nheld++;
+        return;
+    }
+    record_finished(t, s, rc, now_ns);
+}
+
+/* Records the held slots whose emulated delivery time has come (all of them when
+ * everything is true), at that time. Returns the earliest release still ahead
+ * (INT64_MAX: none). */
+static int64_t release_held(struct gen_thread *t, int64_t now_ns, bool everything)
+{
+    int64_t next = INT64_MAX;
+    for (int i = 0; t->nheld > 0 && i < t->nslots; i++) {
+        struct slot *s = &t->slots[i];
+        if (s->state != SLOT_HELD)
+            continue;
+        if (everything || s->release_ns <= now_ns) {
+            t->nheld--;
+            record_finished(t, s, s->rc, everything ? now_ns : s->release_ns);
+        } else if (s->release_ns < next) {
+            next = s->release_ns;
+        }
+    }
+    return next;
 }
 
 static void backlog_push(struct gen_thread *t, int64_t intended_ns)
@@ -789,6 +895,8 @@ static void *thread_main(void *arg)
     for (;;) {
         int64_t now = loadgen_now_ns();
         atomic_store(&t->progress.phase, now < t->start_ns ? 0 : phase_of(t, now));
+        if (t->nheld > 0)
+            release_held(t, now, false);
         if (atomic_load(&stop_requested) && t->stop_seen_ns == 0) {
             t->stop_seen_ns = now;
             backlog_drop_all(t, -1, now);
@@ -830,6 +938,7 @@ static void *thread_main(void *arg)
             if (active == 0)
                 break;
             if (now - t->stop_seen_ns > LOADGEN_STOP_GRACE_NS) {
+                release_held(t, now, true); /* delivered by now: recorded, not aborted */
                 for (int i = 0; i < t->nslots; i++)
                     if (t->slots[i].state == SLOT_ACTIVE) {
                         curl_multi_remove_handle(t->multi, t->slots[i].easy);
@@ -857,6 +966,9 @@ static void *thread_main(void *arg)
             wake = t->drain_deadline;
         if (t->curl_timeout_ns >= 0 && t->curl_timeout_ns < wake)
             wake = t->curl_timeout_ns;
+        int64_t next_release = t->nheld > 0 ? release_held(t, now, false) : INT64_MAX;
+        if (next_release < wake)
+            wake = next_release;
         int64_t now2 = loadgen_now_ns();
         /* busy-poll, or a gap too short to be worth a kernel timer: look, don't sleep */
         int64_t timeout_ns = cfg->busy_poll || wake - now2 <= LOADGEN_SPIN_NS ? 0 : wake - now2;

@@ -56,6 +56,10 @@ struct loadgen_config {
     const char *const *headers; /* extra "Name: value" headers, nheaders of them */
     int nheaders;
     FILE *progress; /* a progress line per second goes here; NULL for none */
+    /* network emulation in the generator (network.h): per-connection limits in bytes/s
+     * (0: none), and the TCP segment size to ask for (0: the system's) */
+    int64_t recv_limit, send_limit;
+    int mss;
 };
 
 struct loadgen_route_stats {
@@ -64,6 +68,7 @@ struct loadgen_route_stats {
     int64_t body_bytes_decoded; /* the same after un-gzipping (cfg->decode only) */
     struct hist *latency;       /* responses and failed transfers, as the phase's */
     struct hist *service;       /* responses only */
+    struct hist *transfer;      /* responses: first byte to last (network.h profiles) */
 };
 
 /* One second of the measured phase, by intended send time: what happened to the
@@ -91,6 +96,8 @@ struct loadgen_stats {
     struct hist *latency_answered; /* the same for HTTP responses only */
     struct hist *service;          /* completion - actual send, responses only */
     struct hist *lag;              /* actual send - intended send */
+    struct hist *transfer;         /* responses: first response byte to last, as curl
+                                      times it (the body's time on the wire) */
     struct loadgen_route_stats routes[MIX_NROUTES];
 };
 

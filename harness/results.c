@@ -165,19 +165,21 @@ json_t *results_run_json(const struct results_run *r, bool *slo_passed)
     json_object_set_new(doc, "latency_answered", results_hist_summary(st->latency_answered));
     json_object_set_new(doc, "service_time", results_hist_summary(st->service));
     json_object_set_new(doc, "send_lag", results_hist_summary(st->lag));
+    json_object_set_new(doc, "transfer_time", results_hist_summary(st->transfer));
     json_t *routes = json_object();
     for (int i = 0; i < MIX_NROUTES; i++) {
         const struct loadgen_route_stats *rs = &st->routes[i];
         if (rs->sent == 0 && rs->errors == 0)
             continue;
         json_object_set_new(routes, mix_route_name((enum mix_route)i),
-                            json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "sent",
+                            json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "sent",
                                       (json_int_t)rs->sent, "count", (json_int_t)rs->responses,
                                       "errors", (json_int_t)rs->errors, "bytes_received",
                                       (json_int_t)rs->body_bytes_wire, "body_bytes_decoded",
                                       decoded ? json_integer(rs->body_bytes_decoded) : json_null(),
                                       "latency", results_hist_summary(rs->latency), "service_time",
-                                      results_hist_summary(rs->service)));
+                                      results_hist_summary(rs->service), "transfer_time",
+                                      results_hist_summary(rs->transfer)));
     }
     json_object_set_new(doc, "routes", routes);
     json_object_set_new(doc, "timeline", results_timeline_json(r->lg));

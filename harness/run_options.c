@@ -20,6 +20,7 @@ const char run_usage[] =
     "                    [--cooldown S] [--timeout-ms T] [--seed N] [--out DIR/NAME]\n"
     "                    [--label L] [--slo SPEC] [--header 'Name: value'] [--no-gzip]\n"
     "                    [--backlog N] [--decode] [--busy-poll] [--quiet]\n"
+    "                    [--network PROFILE [--network-shaped rate|rate,rtt]]\n"
     "\n"
     "Offers HTTP load to TARGET and writes DIR/NAME.json plus .hgrm percentile spectra.\n"
     "Open loop (default): R requests per second, each timed from its intended send time.\n"
@@ -40,6 +41,12 @@ const char run_usage[] =
     "                    would (default: count wire bytes and check status only)\n"
     "  --busy-poll       generator threads spin instead of sleeping: for a thread with\n"
     "                    a core of its own (lower send lag, one core at 100%)\n"
+    "  --network PROFILE the client's link: loopback (default), lan, wan, mobile, or\n"
+    "                    harness/networks/NAME.conf / a path; its rates become per-\n"
+    "                    connection limits in the generator (libcurl), its RTT is not\n"
+    "                    added (only the kernel can: scripts/reproduce --network)\n"
+    "  --network-shaped W  the kernel already emulates W (rate, or rate,rtt) with tc on\n"
+    "                    lo: the generator leaves the rate to it; recorded in the JSON\n"
     "  --quiet           no progress lines\n"
     "Exit: 0 ok, 1 failure or SLO breach, 2 bad usage, 130 interrupted (partial results).\n";
 
@@ -90,7 +97,7 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
     o->seed = 1;
     o->gzip = true;
     o->backlog = 100000;
-    const char *target = NULL, *mode = NULL;
+    const char *target = NULL, *mode = NULL, *network = NULL, *shaped = NULL;
     bool connections_set = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -136,7 +143,8 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
         static const char *const valued[] = {
             "--target",  "--mix",      "--path",     "--mode",       "--rate",        "--arrival",
             "--warmup",  "--duration", "--cooldown", "--timeout-ms", "--connections", "--threads",
-            "--backlog", "--seed",     "--out",      "--label",      "--slo",         "--header"};
+            "--backlog", "--seed",     "--out",      "--label",      "--slo",         "--header",
+            "--network", "--network-shaped"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known = known || strcmp(name, valued[k]) == 0;
@@ -237,6 +245,10 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
             if (slo_parse(value, &o->slo, err, errlen) < 0)
                 return -1;
             o->slo_spec = value;
+        } else if (strcmp(name, "--network") == 0) {
+            network = value;
+        } else if (strcmp(name, "--network-shaped") == 0) {
+            shaped = value;
         } else if (strcmp(name, "--header") == 0) {
             if (!strchr(value, ':') || value[0] == ':' || strpbrk(value, "\r\n")) {
                 snprintf(err, errlen, "bad --header '%s': must be 'Name: value'", value);
@@ -254,6 +266,21 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
     }
     if (o->help)
         return 0;
+    /* without --network: loopback, built in (no file needed) */
+    if (network ? network_profile_load(network, &o->network, err, errlen) < 0
+                : network_profile_parse("description = loopback, not shaped", "loopback",
+                                        &o->network, err, errlen) < 0)
+        return -1;
+    if (shaped) {
+        if (strcmp(shaped, "rate") == 0) {
+            o->network_kernel_rate = true;
+        } else if (strcmp(shaped, "rate,rtt") == 0) {
+            o->network_kernel_rate = o->network_kernel_rtt = true;
+        } else {
+            snprintf(err, errlen, "bad --network-shaped '%s': use rate or rate,rtt", shaped);
+            return -1;
+        }
+    }
     if (!target) {
         snprintf(err, errlen, "missing --target URL (e.g. --target http://127.0.0.1:18101)");
         return -1;
@@ -345,7 +372,26 @@ int run_options_to_loadgen_config(const struct run_options *o, const struct mix 
         .nheaders = o->nheaders,
         .progress = progress,
     };
+    if (run_options_rate_by(o) == NETWORK_RATE_GENERATOR) {
+        out->recv_limit = (int64_t)network_kbit_to_bytes(o->network.down_kbit);
+        out->send_limit = (int64_t)network_kbit_to_bytes(o->network.up_kbit);
+    }
+    /* the kernel's tbf paces segments: lo's 64 KB ones would pass a small body at once */
+    if (o->network_kernel_rate)
+        out->mss = o->network.mss;
     return 0;
+}
+
+enum network_rate_by run_options_rate_by(const struct run_options *o)
+{
+    if (!(o->network.down_kbit > 0))
+        return NETWORK_RATE_NONE;
+    return o->network_kernel_rate ? NETWORK_RATE_KERNEL : NETWORK_RATE_GENERATOR;
+}
+
+bool run_options_rtt_emulated(const struct run_options *o)
+{
+    return o->network_kernel_rtt && o->network.rtt_ms > 0;
 }
 
 /* The default mix: harness/mixes/default.json in the current folder or in the checkout
@@ -390,7 +436,7 @@ json_t *run_options_config_json(const struct run_options *o, const struct mix *m
     }
     return json_pack(
         "{s:s, s:s, s:s, s:o, s:i, s:i, s:f, s:f, s:f, s:I, s:s, s:I, s:o, "
-        "s:b, s:b, s:b, s:i, s:o}",
+        "s:b, s:b, s:b, s:i, s:o, s:o}",
         "target", o->target_shown, "mode", o->closed ? "closed" : "open", "arrival",
         schedule_arrival_name(o->arrival), "rate", o->closed ? json_null() : json_real(o->rate),
         "connections", o->connections, "threads", o->threads, "warmup_s",
@@ -398,5 +444,6 @@ json_t *run_options_config_json(const struct run_options *o, const struct mix *m
         (double)o->cooldown_ns / 1e9, "timeout_ms", (json_int_t)o->timeout_ms, "mix", mix_source(m),
         "seed", (json_int_t)o->seed, "slo", o->slo_spec ? json_string(o->slo_spec) : json_null(),
         "gzip", o->gzip, "decode", o->decode, "busy_poll", o->busy_poll, "backlog", o->backlog,
-        "extra_headers", headers);
+        "extra_headers", headers, "network",
+        network_json(&o->network, run_options_rate_by(o), run_options_rtt_emulated(o)));
 }

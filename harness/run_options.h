@@ -11,6 +11,7 @@
 
 #include "loadgen.h"
 #include "mix.h"
+#include "network.h"
 #include "schedule.h"
 #include "slo.h"
 
@@ -40,6 +41,10 @@ struct run_options {
     bool decode;    /* --decode: inflate gzip bodies to count decoded bytes (off: wire only) */
     bool busy_poll; /* --busy-poll: generator threads spin instead of sleeping */
     int backlog;
+    /* --network: the client's link (loopback unless given); --network-shaped: what the
+     * kernel already emulates (tc on lo), so that the generator emulates only the rest */
+    struct network_profile network;
+    bool network_kernel_rate, network_kernel_rtt;
     const char *headers[RUN_MAX_HEADERS];
     int nheaders;
     bool help;
@@ -67,6 +72,10 @@ struct mix *run_options_load_mix(const struct run_options *o, char *err, size_t 
 /* The "config" object of a run JSON for o and m (new reference): target, mode, rate,
  * connections, timeouts, decode, busy_poll, ... (header values are left out). */
 json_t *run_options_config_json(const struct run_options *o, const struct mix *m);
+
+/* Who emulates o's network rate, and whether its RTT is emulated (by the kernel only). */
+enum network_rate_by run_options_rate_by(const struct run_options *o);
+bool run_options_rtt_emulated(const struct run_options *o);
 
 /* Parses a duration: a number with an optional unit ms, s (default), m or h. Returns 0
  * with *ns set, or -1 (not a number, negative, unknown unit, above 24 h). */
