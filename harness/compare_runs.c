@@ -88,6 +88,9 @@ static const char *const env_keys[] = {"hostname",
                                        "instances",
                                        "pgbouncer",
                                        "quick",
+                                       "network_profile",
+                                       "network_rate_by",
+                                       "network_rtt",
                                        NULL};
 
 /* Lists what of run LABEL is missing: "partial run" (interrupted or cut short), and each

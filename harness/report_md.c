@@ -1,6 +1,7 @@
 /* report_md.c - the reproduction's report: the article's table beside the measured one,
  * every build's figures, what each step changed, the load design, plans and plots. */
 #include "report_md.h"
+#include "report_network.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -1079,6 +1080,7 @@ int report_md_write(const json_t *summary, FILE *out)
     write_header(out, run);
     write_article_table(out, run, builds);
     fprintf(out, "![progression](plots/progression.png)\n\n");
+    report_network_write(summary, out);
     write_capacity(out, summary);
     fprintf(out, "![capacity](plots/capacity.png)\n\n"
                  "![latency against throughput](plots/latency_throughput.png)\n\n");

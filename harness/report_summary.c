@@ -2,6 +2,7 @@
  * between the snapshot taken just before the measured load and the one just after it, so
  * verify, warm-up and the capacity searches do not count. */
 #include "report_summary.h"
+#include "report_network.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -1077,6 +1078,9 @@ static json_t *run_block(const char *info)
                                             "generator_cpus",
                                             "server_cpus",
                                             "interrupted",
+                                            "network_profile",
+                                            "network_rate_by",
+                                            "network_rtt",
                                             NULL};
     static const char *const num_keys[] = {"scale",
                                            "seed",
@@ -1165,6 +1169,7 @@ json_t *report_summary_build(const char *run_dir, char *err, size_t errlen)
         free(copy);
     }
     json_object_set_new(out, "builds", list);
+    json_object_set_new(out, "network", report_network_summary(run_dir, info, list));
     plans = json_object();
     json_object_set_new(plans, "naive", plan_block(run_dir, "plans/01-baseline.txt"));
     json_object_set_new(plans, "article_indexes_only",

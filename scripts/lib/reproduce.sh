@@ -656,11 +656,11 @@ rp_capacity() {
     local dir=$1 start=$2 ceiling=$3 known=()
     [ -f "$dir/article.json" ] && known=(--known "$dir/article.json")
     # shellcheck disable=SC2086
-    rp_fg "${GEN_ON[@]}" "$BIN/apibench" capacity --target "${TARGETS[0]}" --mix "$MIX" --seed "$opt_seed" \
+    net_run rp_fg "${GEN_ON[@]}" "$BIN/apibench" capacity --target "${TARGETS[0]}" --mix "$MIX" --seed "$opt_seed" \
         --out "$dir/capacity" --start "$start" ${ceiling:+--ceiling "$ceiling"} "${known[@]}" \
         --tolerance "$CAP_TOL" --slo-p99-ms "$SLO_P99_MS" --min-duration "${CAP_MIN_S}s" \
         --min-requests "$CAP_MIN_REQ" --max-duration "${CAP_MAX_S}s" --probe-warmup "$CAP_WARMUP" \
-        --max-probes "$CAP_MAX_PROBES" --timeout-ms "$ARTICLE_TIMEOUT_MS" $LOAD_EXTRA \
+        --max-probes "$CAP_MAX_PROBES" --timeout-ms "$ARTICLE_TIMEOUT_MS" $LOAD_EXTRA "${NET_RUN_ARGS[@]}" \
         >"$dir/capacity.log" 2>&1
 }
 
@@ -715,20 +715,22 @@ rp_load() {
     shift 3
     if [ "$k" -eq 1 ]; then
         # shellcheck disable=SC2086
-        rp_fg "${GEN_ON[@]}" "$BIN/apibench" run --target "${TARGETS[0]}" --rate "$rate" --duration "$dur" \
-            --warmup 0 --mix "$MIX" --seed "$opt_seed" --quiet --out "$out" $LOAD_EXTRA "$@"
+        net_run rp_fg "${GEN_ON[@]}" "$BIN/apibench" run --target "${TARGETS[0]}" --rate "$rate" --duration "$dur" \
+            --warmup 0 --mix "$MIX" --seed "$opt_seed" --quiet --out "$out" $LOAD_EXTRA "${NET_RUN_ARGS[@]}" "$@"
         return
     fi
+    net_shape_targets || return 1
     for ((i = 0; i < k; i++)); do
         # shellcheck disable=SC2086
         "${GEN_ON[@]}" "$BIN/apibench" run --target "${TARGETS[$i]}" \
             --rate "$(awk -v r="$rate" -v k="$k" 'BEGIN { print r / k }')" --duration "$dur" \
-            --warmup 0 --mix "$MIX" --seed "$((opt_seed + i))" --quiet --out "$out.i$i" $LOAD_EXTRA "$@" &
+            --warmup 0 --mix "$MIX" --seed "$((opt_seed + i))" --quiet --out "$out.i$i" $LOAD_EXTRA "${NET_RUN_ARGS[@]}" "$@" &
         pids+=("$!")
     done
     for i in "${pids[@]}"; do
         wait "$i" || rc=1
     done
+    net_unshape
     rp_merge_runs "$out" "$k"
     return "$rc"
 }
@@ -919,3 +921,7 @@ rp_environment() {
     rp_info git_commit "$(git -C "$APIBENCH_ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$APIBENCH_ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
     rp_info build_type "$(awk -F= '/^CMAKE_BUILD_TYPE:/ { print $2 }' "$BIN/CMakeCache.txt" 2>/dev/null)"
 }
+
+# network profiles (--network): net_setup, net_run, net_cap_rate, net_unshape
+# shellcheck source=scripts/lib/network.sh
+. "$(dirname "${BASH_SOURCE[0]}")/network.sh"
