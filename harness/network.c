@@ -1,9 +1,10 @@
 /* network.c - network profiles: parsing and link arithmetic (see network.h). */
 #include "network.h"
 
+#include "run_options.h"
+
 #include <dirent.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -105,24 +106,6 @@ int network_profile_parse(const char *text, const char *name, struct network_pro
     return 0;
 }
 
-/* harness/networks in the current folder, else in the checkout the binary was built in. */
-static void networks_dir(char *buf, size_t len)
-{
-    static const char rel[] = "harness/networks";
-    snprintf(buf, len, "%s", rel);
-    if (access(rel, R_OK) == 0)
-        return;
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return;
-    exe[n] = '\0';
-    char joined[PATH_MAX + 32], real[PATH_MAX];
-    snprintf(joined, sizeof joined, "%s/../%s", dirname(exe), rel);
-    if (realpath(joined, real) && len > strlen(real))
-        snprintf(buf, len, "%s", real);
-}
-
 /* The names of the profiles in dir, comma-separated, for an error message. */
 static void known_profiles(const char *dir, char *out, size_t len)
 {
@@ -154,7 +137,8 @@ int network_profile_load(const char *spec, struct network_profile *p, char *err,
         snprintf(err, errlen, "bad network profile '%s'", spec);
         return -1;
     }
-    networks_dir(dir, sizeof dir);
+    char found[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", run_checkout_path("harness/networks", found, sizeof found));
     if (is_path) {
         snprintf(path, sizeof path, "%s", spec);
         const char *base = strrchr(spec, '/') + 1;

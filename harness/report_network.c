@@ -115,13 +115,20 @@ static const char *text_or(const json_t *net, const char *key, const char *dflt)
     return v ? v : dflt;
 }
 
-/* The link's use as "43%", "**180%: the link is the bottleneck**" or "n/a". */
-static const char *use_text(const json_t *use, char *buf, size_t len)
+/* The link's use as "43%", "**180%: the link is the bottleneck**" or "n/a". With the
+ * generator's method (own_links) each connection has a link of its own, so a use above
+ * 100% says what one shared link would suffer, not what this run did. */
+static const char *use_text(const json_t *use, bool own_links, char *buf, size_t len)
 {
     if (!json_is_number(use))
         return "n/a";
     double u = json_number_value(use);
-    snprintf(buf, len, u >= 1.0 ? "**%.0f%%: the link is the bottleneck**" : "%.0f%%", 100 * u);
+    if (u < 1.0)
+        snprintf(buf, len, "%.0f%%", 100 * u);
+    else if (own_links)
+        snprintf(buf, len, "%.0f%% (one shared link would be the bottleneck)", 100 * u);
+    else
+        snprintf(buf, len, "**%.0f%%: the link is the bottleneck**", 100 * u);
     return buf;
 }
 
@@ -160,6 +167,7 @@ int report_network_write(const json_t *summary, FILE *out)
     if (!json_is_object(net) || strcmp(profile, "loopback") == 0)
         return 0;
     const json_t *list = json_object_get(net, "builds");
+    bool own_links = strncmp(text_or(net, "rate_by", ""), "generator", 9) == 0;
     fprintf(out, "## Network profile: %s\n\n", profile);
     fprintf(out, "%s (harness/networks/%s.conf).\n\n", text_or(net, "description", profile),
             profile);
@@ -167,12 +175,13 @@ int report_network_write(const json_t *summary, FILE *out)
     fprintf(out, "- RTT: %s\n", text_or(net, "rtt", "not recorded"));
     fprintf(out, "- What this kernel offers: %s\n", text_or(net, "kernel", "not probed"));
     fprintf(out, "- Common rate: %s\n", text_or(net, "rate_cap", "not capped"));
-    fprintf(out, "- Bytes per response used for it: %s\n\n",
+    fprintf(out, "- Bytes per response used for it: %s\n",
             text_or(net, "bytes_per_response", "n/a"));
+    fprintf(out, "- Capacity: not searched under a profile (it would measure the link)\n\n");
     fprintf(out, "At the common rate (repeat 1). Transfer: first response byte to last, as "
                  "the client saw it; bytes: the headline body on the wire (compressed for "
                  "gzip); link use: all responses' bytes at the achieved rate against the "
-                 "download rate.\n\n");
+                 "download rate of one link.\n\n");
     fprintf(out, "| build | rate (req/s) | response mean (ms) | p99 (ms) | headline mean (ms) | "
                  "headline transfer (ms) | headline bytes | bytes/response | link use |\n");
     fprintf(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
@@ -191,7 +200,7 @@ int report_network_write(const json_t *summary, FILE *out)
                 report_fmt(json_object_get(c, "headline_transfer_mean_ms"), 'm'),
                 report_fmt(json_object_get(c, "headline_body_bytes"), 'b'),
                 report_fmt(json_object_get(c, "bytes_per_response"), 'b'),
-                use_text(json_object_get(c, "link_use"), buf, sizeof buf));
+                use_text(json_object_get(c, "link_use"), own_links, buf, sizeof buf));
     }
     fprintf(out, "\n");
     write_gzip_saving(out, list, profile);
@@ -206,7 +215,7 @@ int report_network_write(const json_t *summary, FILE *out)
                 report_fmt(json_object_get(a, "achieved_rate"), 'r'),
                 report_fmt(json_object_get(a, "mean_ms"), 'm'),
                 report_fmt(json_object_get(a, "headline_transfer_mean_ms"), 'm'),
-                use_text(json_object_get(a, "link_use"), buf, sizeof buf));
+                use_text(json_object_get(a, "link_use"), own_links, buf, sizeof buf));
     }
     fprintf(out, "\n");
     return ferror(out) ? -1 : 0;

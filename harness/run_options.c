@@ -394,11 +394,8 @@ bool run_options_rtt_emulated(const struct run_options *o)
     return o->network_kernel_rtt && o->network.rtt_ms > 0;
 }
 
-/* The default mix: harness/mixes/default.json in the current folder or in the checkout
- * the binary was built in (build folders sit inside it). */
-static const char *default_mix(char *buf, size_t len)
+const char *run_checkout_path(const char *rel, char *buf, size_t len)
 {
-    static const char rel[] = "harness/mixes/default.json";
     if (access(rel, R_OK) == 0)
         return rel;
     char exe[PATH_MAX];
@@ -410,7 +407,7 @@ static const char *default_mix(char *buf, size_t len)
         if (len >= PATH_MAX && realpath(joined, buf) && access(buf, R_OK) == 0)
             return buf;
     }
-    return rel; /* fails with a clear "cannot read mix" */
+    return rel; /* fails later with a clear "cannot read ..." */
 }
 
 struct mix *run_options_load_mix(const struct run_options *o, char *err, size_t errlen)
@@ -422,7 +419,9 @@ struct mix *run_options_load_mix(const struct run_options *o, char *err, size_t 
         return m;
     }
     char buf[PATH_MAX];
-    return mix_load(o->mix_path ? o->mix_path : default_mix(buf, sizeof buf), err, errlen);
+    return mix_load(o->mix_path ? o->mix_path
+                                : run_checkout_path("harness/mixes/default.json", buf, sizeof buf),
+                    err, errlen);
 }
 
 json_t *run_options_config_json(const struct run_options *o, const struct mix *m)

@@ -81,6 +81,11 @@ bool run_options_rtt_emulated(const struct run_options *o);
  * with *ns set, or -1 (not a number, negative, unknown unit, above 24 h). */
 int run_parse_duration(const char *text, int64_t *ns);
 
+/* rel (e.g. "harness/mixes/default.json") in the current folder, else in the checkout the
+ * binary was built in (build folders sit inside it): buf (at least PATH_MAX) or rel
+ * itself, which then fails to open with a clear message. */
+const char *run_checkout_path(const char *rel, char *buf, size_t len);
+
 /* The usage text of `apibench run`. */
 extern const char run_usage[];
 
