@@ -45,6 +45,8 @@ static void print_summary(const struct run_options *o, const struct loadgen_resu
                 st->errors[LOADGEN_ERR_HTTP4XX] + st->errors[LOADGEN_ERR_HTTP5XX]);
     summary_row("all (service)", st->service, loadgen_stats_errors(st));
     summary_row("send lag", st->lag, 0);
+    if (network_profile_shapes(&o->network))
+        summary_row("transfer", st->transfer, 0);
     for (int i = 0; i < MIX_NROUTES; i++)
         if (st->routes[i].sent > 0)
             summary_row(mix_route_name((enum mix_route)i), st->routes[i].latency,
@@ -70,6 +72,10 @@ static void print_summary(const struct run_options *o, const struct loadgen_resu
                 "they count as errors (raise --connections, --threads or --backlog)\n",
                 (long long)behind, (long long)st->errors[LOADGEN_ERR_BACKLOG],
                 (long long)st->errors[LOADGEN_ERR_UNSENT]);
+    if (network_profile_shapes(&o->network))
+        printf("network %s: rate by %s, RTT %s\n", o->network.name,
+               network_rate_by_name(run_options_rate_by(o)),
+               run_options_rtt_emulated(o) ? "emulated by the kernel" : "not emulated");
     if (o->slo_spec)
         printf("slo %s: %s\n", o->slo_spec, slo_passed ? "passed" : "BREACHED");
     printf("results: %s.json\n", base);

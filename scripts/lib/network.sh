@@ -93,6 +93,12 @@ net_setup() {
     rp_log "network: $NET_DESCRIPTION; rate by $NET_METHOD; $(grep '^network_rtt=' "$RUN/run.info" | cut -d= -f2-)"
 }
 
+# net_burst KBIT - tbf's bucket for a rate: 3 KB (two segments: a body's bytes are paced,
+# not passed at once), or what the kernel's timer needs at high rates (rate / 250 per s).
+net_burst() {
+    awk -v k="$1" 'BEGIN { b = k * 1000 / 8 / 250; if (b < 3072) b = 3072; printf "%d", b }'
+}
+
 # net_shape PORT... - (kernel method) shapes the traffic of PORT... on lo. Refuses a lo
 # that already has a root qdisc (someone else's). Returns 1, having undone what it did,
 # when tc fails.
@@ -113,12 +119,12 @@ net_shape() {
         tc class add dev lo parent "$NET_HANDLE": classid "$NET_HANDLE:2" htb rate 10gbit quantum 200000
         if [ "$NET_NETEM" = yes ] && [ "$NET_RTT_MS" != 0 ]; then
             tc qdisc add dev lo parent "$NET_HANDLE:1" handle ab11: netem delay "${half}ms"
-            tc qdisc add dev lo parent ab11:1 handle ab21: tbf rate "${NET_DOWN_KBIT}kbit" burst 8kb latency 2s
+            tc qdisc add dev lo parent ab11:1 handle ab21: tbf rate "${NET_DOWN_KBIT}kbit" burst "$(net_burst "$NET_DOWN_KBIT")" latency 2s
             tc qdisc add dev lo parent "$NET_HANDLE:2" handle ab12: netem delay "${half}ms"
-            tc qdisc add dev lo parent ab12:1 handle ab22: tbf rate "${NET_UP_KBIT}kbit" burst 8kb latency 2s
+            tc qdisc add dev lo parent ab12:1 handle ab22: tbf rate "${NET_UP_KBIT}kbit" burst "$(net_burst "$NET_UP_KBIT")" latency 2s
         else
-            tc qdisc add dev lo parent "$NET_HANDLE:1" handle ab21: tbf rate "${NET_DOWN_KBIT}kbit" burst 8kb latency 2s
-            tc qdisc add dev lo parent "$NET_HANDLE:2" handle ab22: tbf rate "${NET_UP_KBIT}kbit" burst 8kb latency 2s
+            tc qdisc add dev lo parent "$NET_HANDLE:1" handle ab21: tbf rate "${NET_DOWN_KBIT}kbit" burst "$(net_burst "$NET_DOWN_KBIT")" latency 2s
+            tc qdisc add dev lo parent "$NET_HANDLE:2" handle ab22: tbf rate "${NET_UP_KBIT}kbit" burst "$(net_burst "$NET_UP_KBIT")" latency 2s
         fi
         for port in "$@"; do
             tc filter add dev lo parent "$NET_HANDLE": protocol ip prio 1 u32 match ip sport "$port" 0xffff flowid "$NET_HANDLE:1"
@@ -161,25 +167,32 @@ net_run() {
 }
 
 # net_cap_rate RUN_JSON - once, under a profile that limits the rate: lowers COMMON_RATE
-# to the rate at which responses of RUN_JSON's mean size (a warm-up of the first build)
-# use at most half the download rate (apibench network --max-rate), so that the link is not
-# the bottleneck at the common rate; records what it did.
+# to the rate at which responses use at most half the download rate (apibench network
+# --max-rate), so that the link is not the bottleneck at the common rate for the identity
+# builds. The size is the headline body as the identity builds send it (generator/
+# body.info: the mix's largest response), else RUN_JSON's mean (a warm-up). Records it.
 net_cap_rate() {
     [ "$NET_SHAPES" -eq 1 ] && [ "$NET_RATE_CAPPED" -eq 0 ] && [ "$NET_DOWN_KBIT" != 0 ] || return 0
-    local bytes max
-    bytes=$(rp_json "$1" 'd["bytes_received"] / d["completed"] if d["completed"] else ""')
-    [ -n "$bytes" ] || { rp_log "network: no responses in $1 to size the link; common rate left at $COMMON_RATE req/s"; return 0; }
+    local bytes max from
+    bytes=$(sed -n 's/^identity_bytes=//p' "$RUN/generator/body.info" 2>/dev/null)
+    from="the identity headline body"
+    if [ -z "$bytes" ]; then
+        bytes=$(rp_json "$1" 'd["bytes_received"] / d["completed"] if d["completed"] else ""')
+        from="mean, $RP_BUILD's warm-up"
+    fi
+    [ -n "$bytes" ] || { rp_log "network: no response size to size the link; common rate left at $COMMON_RATE req/s"; return 0; }
     NET_RATE_CAPPED=1
     max=$("$BIN/apibench" network "$NET_PROFILE_SPEC" --max-rate "$bytes")
-    rp_info network_bytes_per_response "$(printf '%.0f' "$bytes") (mean, $RP_BUILD's warm-up)"
+    bytes=$(printf '%.0f' "$bytes")
+    rp_info network_bytes_per_response "$bytes ($from)"
     if awk -v r="$COMMON_RATE" -v m="$max" 'BEGIN { exit !(m != "inf" && r > m) }'; then
-        rp_log "network: common rate $COMMON_RATE req/s would fill more than half of the $NET_DOWN_KBIT kbit/s link ($(printf '%.0f' "$bytes") bytes per response): lowered to $max req/s"
-        rp_info network_rate_cap "common rate lowered from $COMMON_RATE to $max req/s: at most half the download rate for $(printf '%.0f' "$bytes")-byte responses"
+        rp_log "network: common rate $COMMON_RATE req/s would fill more than half of the $NET_DOWN_KBIT kbit/s link with $bytes-byte responses: lowered to $max req/s"
+        rp_info network_rate_cap "lowered from $COMMON_RATE to $max req/s: $bytes-byte responses use at most half the download rate"
         COMMON_RATE=$max
         rp_info common_rate "$COMMON_RATE"
         PHASE_S=$(rp_phase_for_rate "$COMMON_RATE")
         rp_info phase_s "$PHASE_S"
     else
-        rp_info network_rate_cap "none needed: $COMMON_RATE req/s of $(printf '%.0f' "$bytes")-byte responses use at most half the download rate"
+        rp_info network_rate_cap "none needed: $COMMON_RATE req/s of $bytes-byte responses use at most half the download rate"
     fi
 }

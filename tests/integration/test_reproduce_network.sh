@@ -8,8 +8,9 @@
 #   - on mobile, 05-gzip's headline transfer time and bytes on the wire are below
 #     04-pool's (the transfer time gzip saves);
 #   - the common rate was chosen so that the link is not the bottleneck;
-#   - lo carries no qdisc of this run afterwards (also after an interrupted run with
-#     the kernel shaping, when this machine can shape: root and tbf).
+#   - lo carries no qdisc of this run afterwards; where this machine can shape (root,
+#     tc tbf), the kernel method's transfer time follows the rate, and lo is clean after
+#     a shaped load and after an interrupted one.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -79,7 +80,7 @@ down = 1600 * 1000 / 8
 rate = d4["intended_rate"]
 use = rate * d4["bytes_received"] / max(d4["completed"], 1) / down
 print("04-pool at the common rate %.3f req/s uses %.0f%% of the link" % (rate, 100 * use))
-if use > 0.75:
+if use > 0.6:
     problems.append("04-pool at the common rate uses %.0f%% of the link" % (100 * use))
 for p in problems:
     print("PROBLEM:", p)
@@ -89,10 +90,13 @@ PYEOF
 # The kernel method, where this machine has it (root, tc with htb and tbf): scripts/lib/
 # network.sh shapes a small HTTP server's port on lo (port 26290), the generator's
 # headline-sized responses then take about bytes / rate to arrive, and lo is clean
-# afterwards, also when the load is interrupted by SIGINT.
+# afterwards, also when the load is interrupted.
 if [ "$(id -u)" -eq 0 ] && command -v tc >/dev/null &&
     unshare -n tc qdisc add dev lo root tbf rate 1mbit burst 8kb latency 1s 2>/dev/null; then
     note "the kernel method: tc tbf on port 26290"
+    # a safety net for a failed check: never leave lo shaped (checked before this runs)
+    on_exit 'lo_clean || tc qdisc del dev lo root'
+
     mkdir -p "$tmp/www" "$tmp/k"
     head -c 20000 /dev/urandom >"$tmp/www/body"
     (cd "$tmp/www" && exec python3 -m http.server 26290 --bind 127.0.0.1) >/dev/null 2>&1 &
@@ -108,7 +112,7 @@ rp_defaults
 BIN=$BUILD_DIR RUN=$tmp/k TARGETS=(http://127.0.0.1:26290)
 APIBENCH_NETWORK_SHAPER=kernel
 trap net_unshape EXIT
-trap 'kill \$(jobs -p) 2>/dev/null; exit 130' INT
+trap 'kill \$(jobs -p) 2>/dev/null; exit 130' INT TERM
 net_setup mobile
 net_run rp_fg "\$BIN/apibench" run --target http://127.0.0.1:26290 --path /body --rate 2 --warmup 0 \
     --duration "\$1" --quiet --out "$tmp/k/load" "\${NET_RUN_ARGS[@]}"
@@ -136,8 +140,11 @@ PYEOF
         sleep 0.1
     done
     check '[ "$shaped" -eq 1 ]' "lo is shaped while the load runs"
-    kill -INT "$pid"
-    wait "$pid" || true
-    check 'lo_clean' "lo has no qdisc of the run left after SIGINT"
+    # SIGTERM: a background job of a non-interactive shell ignores SIGINT (bash); the
+    # trap is the same one (scripts/reproduce traps both)
+    kill -TERM "$pid"
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    check '! kill -0 "$pid" 2>/dev/null' "the interrupted load ended within 5 s"
+    check 'lo_clean' "lo has no qdisc of the run left after the interrupt"
 fi
 note "ok"

@@ -11,7 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <stdlib.h>
+#include <sys/stat.h>
+
 #include "network.h"
+#include "report_network.h"
 #include "run_options.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -195,12 +199,83 @@ static void test_run_options_network(void **state)
     assert_non_null(strstr(err, "bad --network-shaped 'rtt'"));
 }
 
+static void put_load(const char *dir, const char *build, const char *name, double rate,
+                     double headline_transfer_ms, long headline_bytes, long all_bytes)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/builds", dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/builds/%s", dir, build);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/builds/%s/repeat-1", dir, build);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/builds/%s/repeat-1/%s.json", dir, build, name);
+    json_t *run = json_pack(
+        "{s:f, s:f, s:i, s:I, s:{s:f, s:f}, s:{s:f}, s:{s:{s:i, s:I, s:{s:f}, s:{s:f}}}}",
+        "intended_rate", rate, "achieved_rate", rate, "completed", 100, "bytes_received",
+        (json_int_t)(100 * all_bytes), "latency", "mean_ms", headline_transfer_ms + 5, "p99_ms",
+        headline_transfer_ms + 50, "transfer_time", "mean_ms", headline_transfer_ms, "routes",
+        "latest", "count", 10, "bytes_received", (json_int_t)(10 * headline_bytes), "latency",
+        "mean_ms", headline_transfer_ms + 5, "transfer_time", "mean_ms", headline_transfer_ms);
+    assert_int_equal(json_dump_file(run, path, 0), 0);
+    json_decref(run);
+}
+
+/* The profile table from a results folder: every build, what gzip saves, and a load at
+ * which the (kernel's, shared) link is the bottleneck flagged as such. */
+static void test_report_section(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/apibench-test-network-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    /* mobile: 200 kB/s down; 2 req/s of 20 kB is 20%, 167 req/s of 20 kB is 1670% */
+    put_load(dir, "04-pool", "load", 2, 100.0, 20000, 20000);
+    put_load(dir, "04-pool", "article", 167, 100.0, 20000, 20000);
+    put_load(dir, "05-gzip", "load", 2, 10.0, 2000, 2000);
+    const char *info = "network_profile=mobile\nnetwork_description=mobile: slow\n"
+                       "network_down_kbit=1600\nnetwork_up_kbit=750\nnetwork_rtt_ms=150\n"
+                       "network_rate_by=kernel: tc tbf on lo\n"
+                       "network_rtt=RTT 150 ms: not emulated (netem: no)\n";
+    json_t *builds = json_pack("[{s:s}, {s:s}]", "build", "04-pool", "build", "05-gzip");
+    json_t *summary = json_pack("{s:o}", "network", report_network_summary(dir, info, builds));
+    json_t *e = json_array_get(json_object_get(json_object_get(summary, "network"), "builds"), 0);
+    assert_true(fabs(json_number_value(json_object_get(json_object_get(e, "common"), "link_use")) -
+                     0.2) < 1e-9);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_int_equal(report_network_write(summary, out), 0);
+    fclose(out);
+    assert_non_null(strstr(text, "## Network profile: mobile"));
+    assert_non_null(strstr(text, "- RTT: RTT 150 ms: not emulated (netem: no)"));
+    assert_non_null(strstr(text, "| 04-pool | 2.00 |"));
+    assert_non_null(strstr(text, "| 05-gzip | 2.00 |"));
+    assert_non_null(strstr(text, "gzip saves 90.0 ms of transfer per headline response (90%)"));
+    assert_non_null(strstr(text, "1670%: the link is the bottleneck"));
+    free(text);
+
+    /* loopback writes no section */
+    json_t *lo = json_pack("{s:o}", "network", report_network_summary(dir, "", builds));
+    out = open_memstream(&text, &len);
+    assert_int_equal(report_network_write(lo, out), 0);
+    fclose(out);
+    assert_int_equal(len, 0);
+    free(text);
+    json_decref(lo);
+    json_decref(summary);
+    json_decref(builds);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_values),     cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_shipped_profiles), cmocka_unit_test(test_load_by_name),
         cmocka_unit_test(test_link_arithmetic),  cmocka_unit_test(test_run_options_network),
+        cmocka_unit_test(test_report_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
