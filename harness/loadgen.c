@@ -188,8 +188,8 @@ struct slot {
     /* per response */
     bool gzipped;
     int64_t body_wire, body_decoded;
-    CURLcode rc;        /* SLOT_HELD: the transfer's result */
-    int64_t release_ns; /* SLOT_HELD: when the emulated link has delivered the response */
+    CURLcode rc;              /* SLOT_HELD: the transfer's result */
+    int64_t release_ns;       /* SLOT_HELD: when the emulated link has delivered the response */
     int64_t link_transfer_us; /* the emulated first-to-last byte time (0: not emulated) */
     z_stream zs;
     bool zs_ready;
@@ -227,7 +227,7 @@ struct gen_thread {
     struct slot *slots;
     int *free_stack; /* indexes of the SLOT_IDLE slots */
     int nfree;
-    int nheld; /* slots in SLOT_HELD */
+    int nheld;        /* slots in SLOT_HELD */
     int64_t *backlog; /* ring of intended send times */
     int backlog_head, backlog_len;
     struct curl_slist *get_headers[MIX_MAX_USERS + 1]; /* per user; last: no user */
@@ -479,11 +479,11 @@ static int setup_thread(struct gen_thread *t)
         /* a headline-sized body (~20 KB) in one recv instead of two */
         curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE, 65536L);
         if (cfg->recv_limit > 0 || cfg->send_limit > 0) {
-            /* a network profile emulated here: curl pauses a transfer that got ahead of
-             * its rate; it checks between reads, so reads are small (curl's minimum) */
+            /* a network profile emulated here: curl's limits pace the reads of a body
+             * longer than about a second's worth (the server then meets a slow reader);
+             * link_release_ns times every body, however short */
             curl_easy_setopt(s->easy, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)cfg->recv_limit);
             curl_easy_setopt(s->easy, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)cfg->send_limit);
-            curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE, 1024L);
         }
         if (cfg->mss > 0) {
             curl_easy_setopt(s->easy, CURLOPT_SOCKOPTFUNCTION, on_curl_sockopt);

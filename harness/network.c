@@ -119,8 +119,8 @@ static void known_profiles(const char *dir, char *out, size_t len)
         size_t n = strlen(e->d_name);
         if (n <= 5 || strcmp(e->d_name + n - 5, ".conf") != 0)
             continue;
-        int w = snprintf(out + used, len - used, "%s%.*s", used ? ", " : "", (int)(n - 5),
-                         e->d_name);
+        int w =
+            snprintf(out + used, len - used, "%s%.*s", used ? ", " : "", (int)(n - 5), e->d_name);
         if (w < 0 || (size_t)w >= len - used)
             break;
         used += (size_t)w;

@@ -77,7 +77,8 @@ int network_main(int argc, char **argv)
     print_quoted(p.name);
     printf("\nNET_DESCRIPTION=");
     print_quoted(p.description);
-    printf("\nNET_DOWN_KBIT=%.10g\nNET_UP_KBIT=%.10g\nNET_RTT_MS=%.10g\nNET_MSS=%d\nNET_SHAPES=%d\n",
-           p.down_kbit, p.up_kbit, p.rtt_ms, p.mss, network_profile_shapes(&p) ? 1 : 0);
+    printf(
+        "\nNET_DOWN_KBIT=%.10g\nNET_UP_KBIT=%.10g\nNET_RTT_MS=%.10g\nNET_MSS=%d\nNET_SHAPES=%d\n",
+        p.down_kbit, p.up_kbit, p.rtt_ms, p.mss, network_profile_shapes(&p) ? 1 : 0);
     return 0;
 }

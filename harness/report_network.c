@@ -37,19 +37,19 @@ static json_t *load_entry(const char *path, const struct network_profile *p)
     double bytes = completed > 0 ? get_num(run, "bytes_received") / completed : NAN;
     double h_count = get_num(h, "count");
     double rate = get_num(run, "achieved_rate");
-    json_t *e = json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "intended_rate",
-        num_or_null(get_num(run, "intended_rate")), "achieved_rate", num_or_null(rate), "mean_ms",
-        num_or_null(get_num(run, "latency.mean_ms")), "p99_ms",
-        num_or_null(get_num(run, "latency.p99_ms")), "transfer_mean_ms",
-        num_or_null(get_num(run, "transfer_time.mean_ms")), "headline_mean_ms",
-        num_or_null(get_num(h, "latency.mean_ms")), "headline_transfer_mean_ms",
-        num_or_null(get_num(h, "transfer_time.mean_ms")), "headline_body_bytes",
-        num_or_null(h_count > 0 ? get_num(h, "bytes_received") / h_count : NAN),
-        "bytes_per_response", num_or_null(bytes), "link_use",
-        p->down_kbit > 0 && isfinite(bytes) && isfinite(rate)
-            ? json_real(network_utilisation(p, rate, bytes))
-            : json_null());
+    json_t *e =
+        json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "intended_rate",
+                  num_or_null(get_num(run, "intended_rate")), "achieved_rate", num_or_null(rate),
+                  "mean_ms", num_or_null(get_num(run, "latency.mean_ms")), "p99_ms",
+                  num_or_null(get_num(run, "latency.p99_ms")), "transfer_mean_ms",
+                  num_or_null(get_num(run, "transfer_time.mean_ms")), "headline_mean_ms",
+                  num_or_null(get_num(h, "latency.mean_ms")), "headline_transfer_mean_ms",
+                  num_or_null(get_num(h, "transfer_time.mean_ms")), "headline_body_bytes",
+                  num_or_null(h_count > 0 ? get_num(h, "bytes_received") / h_count : NAN),
+                  "bytes_per_response", num_or_null(bytes), "link_use",
+                  p->down_kbit > 0 && isfinite(bytes) && isfinite(rate)
+                      ? json_real(network_utilisation(p, rate, bytes))
+                      : json_null());
     json_decref(run);
     return e;
 }
@@ -60,8 +60,8 @@ json_t *report_network_summary(const char *run_dir, const char *info, const json
     char err[256];
     const char *v;
     /* the figures as run.info recorded them (the profile file may have changed since) */
-    network_profile_parse("", (v = report_kv(info, "network_profile")) && *v ? v : "loopback",
-                          &p, err, sizeof err);
+    network_profile_parse("", (v = report_kv(info, "network_profile")) && *v ? v : "loopback", &p,
+                          err, sizeof err);
     v = report_kv(info, "network_down_kbit");
     p.down_kbit = v ? atof(v) : 0;
     v = report_kv(info, "network_up_kbit");

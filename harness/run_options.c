@@ -142,10 +142,10 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
         if (is_flag)
             continue;
         static const char *const valued[] = {
-            "--target",  "--mix",      "--path",     "--mode",       "--rate",        "--arrival",
-            "--warmup",  "--duration", "--cooldown", "--timeout-ms", "--connections", "--threads",
-            "--backlog", "--seed",     "--out",      "--label",      "--slo",         "--header",
-            "--network", "--network-shaped"};
+            "--target",      "--mix",     "--path",     "--mode",     "--rate",
+            "--arrival",     "--warmup",  "--duration", "--cooldown", "--timeout-ms",
+            "--connections", "--threads", "--backlog",  "--seed",     "--out",
+            "--label",       "--slo",     "--header",   "--network",  "--network-shaped"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known = known || strcmp(name, valued[k]) == 0;

@@ -122,9 +122,8 @@ static void test_link_arithmetic(void **state)
     (void)state;
     struct network_profile p;
     char err[256];
-    assert_int_equal(network_profile_parse("down_kbit = 1600\nup_kbit = 750\n", "m", &p, err,
-                                           sizeof err),
-                     0);
+    assert_int_equal(
+        network_profile_parse("down_kbit = 1600\nup_kbit = 750\n", "m", &p, err, sizeof err), 0);
     assert_true(fabs(network_kbit_to_bytes(1600) - 200000.0) < 1e-9);
     /* 20 kB responses: 10 per second fill 1.6 Mbit/s; half of that is the most chosen */
     assert_true(fabs(network_utilisation(&p, 10, 20000) - 1.0) < 1e-9);
@@ -158,8 +157,8 @@ static void test_run_options_network(void **state)
     mix_free(m);
 
     /* the fallback: the generator limits each connection to the profile's rates */
-    char *a1[] = {"run",  "--target", "http://127.0.0.1:1", "--rate",   "5",
-                  "--path", "/x",     "--network",          "mobile"};
+    char *a1[] = {"run",    "--target", "http://127.0.0.1:1", "--rate", "5",
+                  "--path", "/x",       "--network",          "mobile"};
     assert_int_equal(run_options_parse(ARGC(a1), a1, &o, err, sizeof err), 0);
     assert_int_equal(run_options_rate_by(&o), NETWORK_RATE_GENERATOR);
     assert_false(run_options_rtt_emulated(&o));
@@ -177,9 +176,8 @@ static void test_run_options_network(void **state)
     mix_free(m);
 
     /* the kernel shapes: the generator leaves the rate alone and asks for small segments */
-    char *a2[] = {"run",       "--target", "http://127.0.0.1:1", "--rate",           "5",
-                  "--path",    "/x",       "--network",          "mobile",           
-                  "--network-shaped", "rate,rtt"};
+    char *a2[] = {"run",       "--target", "http://127.0.0.1:1", "--rate",  "5", "--path", "/x",
+                  "--network", "mobile",   "--network-shaped",   "rate,rtt"};
     assert_int_equal(run_options_parse(ARGC(a2), a2, &o, err, sizeof err), 0);
     assert_int_equal(run_options_rate_by(&o), NETWORK_RATE_KERNEL);
     assert_true(run_options_rtt_emulated(&o));
