@@ -64,6 +64,10 @@ net_setup() {
         return 0
     fi
     net_probe
+    # tc on lo shapes nothing between this machine and another one (--target)
+    if [ -n "${opt_target:-}" ] && [[ ! "$opt_target" =~ ^https?://(127\.[0-9.]+|localhost)(:|$) ]]; then
+        NET_TBF="no (--target is another machine: lo does not carry its traffic)" NET_NETEM=$NET_TBF
+    fi
     rp_info network_kernel "tbf: $NET_TBF; netem: $NET_NETEM"
     case "$shaper" in
         auto) if [ "$NET_TBF" = yes ] && [ "$NET_NETEM" = yes ]; then NET_METHOD=kernel; else NET_METHOD=generator; fi ;;
@@ -82,6 +86,9 @@ net_setup() {
         else
             rp_info network_rtt "RTT $NET_RTT_MS ms: not emulated (netem: $NET_NETEM)"
         fi
+    elif [ "$NET_DOWN_KBIT" = 0 ]; then
+        rp_info network_rate_by "none: the profile limits no rate"
+        rp_info network_rtt "RTT $NET_RTT_MS ms: not emulated (netem: $NET_NETEM)"
     else
         rp_info network_rate_by "generator: ${NET_DOWN_KBIT} kbit/s down, ${NET_UP_KBIT} kbit/s up per connection (each of the generator's connections on a link of its own; tc tbf: $NET_TBF)"
         if [ "$NET_RTT_MS" = 0 ]; then
@@ -99,38 +106,60 @@ net_burst() {
     awk -v k="$1" 'BEGIN { b = k * 1000 / 8 / 250; if (b < 3072) b = 3072; printf "%d", b }'
 }
 
+# net_leaf CLASS KBIT HALF_RTT_MS - the qdiscs under class CLASS of the root: netem with
+# the delay (when netem works and the profile has an RTT), then tbf with the rate (when
+# the profile has one). Prints tc's errors.
+net_leaf() {
+    local parent=$NET_HANDLE:$1
+    if [ "$NET_NETEM" = yes ] && [ "$3" != 0 ]; then
+        tc qdisc add dev lo parent "$parent" handle "ab1$1": netem delay "${3}ms"
+        parent=ab1$1:1
+    fi
+    [ "$2" = 0 ] ||
+        tc qdisc add dev lo parent "$parent" handle "ab2$1": tbf rate "${2}kbit" burst "$(net_burst "$2")" latency 2s
+}
+
+# net_lo_root - the first line of `tc qdisc show dev lo` (lo's root qdisc). Read whole, not
+# through `| grep -q` or `| head`: under pipefail, tc killed by SIGPIPE once the reader
+# has its line would turn a match into a failure.
+net_lo_root() {
+    local all
+    all=$(tc qdisc show dev lo 2>&1) || true
+    printf '%s\n' "${all%%$'\n'*}"
+}
+
 # net_shape PORT... - (kernel method) shapes the traffic of PORT... on lo. Refuses a lo
 # that already has a root qdisc (someone else's). Returns 1, having undone what it did,
 # when tc fails.
 net_shape() {
     [ "$NET_METHOD" = kernel ] || return 0
-    local port half out
-    if ! tc qdisc show dev lo | head -n 1 | grep -q '^qdisc noqueue'; then
-        rp_log "network: lo already has a root qdisc ($(tc qdisc show dev lo | head -n 1)): not shaping it"
+    local port half out errfile root
+    root=$(net_lo_root)
+    if [[ "$root" != "qdisc noqueue"* ]]; then
+        rp_log "network: lo already has a root qdisc ($root): not shaping it"
         return 1
     fi
     NET_SHAPED=1
     NET_PORTS=("$@")
     half=$(awk -v r="$NET_RTT_MS" 'BEGIN { print r / 2 }')
-    out=$( {
+    # in this shell, not a command substitution's subshell: a signal's trap (net_unshape,
+    # then exit) runs between two tc commands, and none runs after it
+    errfile=$(mktemp)
+    {
         # unclassified traffic goes to htb's direct queue, unshaped (a long one: lo is busy)
         tc qdisc add dev lo root handle "$NET_HANDLE": htb default 0 direct_qlen 100000
         tc class add dev lo parent "$NET_HANDLE": classid "$NET_HANDLE:1" htb rate 10gbit quantum 200000
         tc class add dev lo parent "$NET_HANDLE": classid "$NET_HANDLE:2" htb rate 10gbit quantum 200000
-        if [ "$NET_NETEM" = yes ] && [ "$NET_RTT_MS" != 0 ]; then
-            tc qdisc add dev lo parent "$NET_HANDLE:1" handle ab11: netem delay "${half}ms"
-            tc qdisc add dev lo parent ab11:1 handle ab21: tbf rate "${NET_DOWN_KBIT}kbit" burst "$(net_burst "$NET_DOWN_KBIT")" latency 2s
-            tc qdisc add dev lo parent "$NET_HANDLE:2" handle ab12: netem delay "${half}ms"
-            tc qdisc add dev lo parent ab12:1 handle ab22: tbf rate "${NET_UP_KBIT}kbit" burst "$(net_burst "$NET_UP_KBIT")" latency 2s
-        else
-            tc qdisc add dev lo parent "$NET_HANDLE:1" handle ab21: tbf rate "${NET_DOWN_KBIT}kbit" burst "$(net_burst "$NET_DOWN_KBIT")" latency 2s
-            tc qdisc add dev lo parent "$NET_HANDLE:2" handle ab22: tbf rate "${NET_UP_KBIT}kbit" burst "$(net_burst "$NET_UP_KBIT")" latency 2s
-        fi
+        # each direction: class -> [netem, half the RTT] -> [tbf, the rate]
+        net_leaf 1 "$NET_DOWN_KBIT" "$half"
+        net_leaf 2 "$NET_UP_KBIT" "$half"
         for port in "$@"; do
             tc filter add dev lo parent "$NET_HANDLE": protocol ip prio 1 u32 match ip sport "$port" 0xffff flowid "$NET_HANDLE:1"
             tc filter add dev lo parent "$NET_HANDLE": protocol ip prio 1 u32 match ip dport "$port" 0xffff flowid "$NET_HANDLE:2"
         done
-    } 2>&1 >/dev/null | grep -v 'quantum of class' || true)
+    } 2>"$errfile" >/dev/null || true # (set -e: errors are read from errfile)
+    out=$(grep -v 'quantum of class' "$errfile" || true)
+    rm -f "$errfile"
     if [ -n "$out" ]; then
         rp_log "network: tc failed: ${out//$'\n'/ }"
         net_unshape
@@ -142,8 +171,8 @@ net_shape() {
 # safe to call at any time (finish, Ctrl-C), also when a subshell did the shaping.
 net_unshape() {
     [ "$NET_METHOD" = kernel ] || return 0
-    if tc qdisc show dev lo | grep -q "^qdisc htb $NET_HANDLE: root"; then
-        tc qdisc del dev lo root 2>/dev/null || rp_log "network: cannot remove the qdisc on lo: $(tc qdisc show dev lo | head -n 1)"
+    if [[ "$(net_lo_root)" == "qdisc htb $NET_HANDLE: root"* ]]; then
+        tc qdisc del dev lo root 2>/dev/null || rp_log "network: cannot remove the qdisc on lo: $(net_lo_root)"
     fi
     NET_SHAPED=0
 }

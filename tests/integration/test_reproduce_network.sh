@@ -22,7 +22,8 @@ tmp=$(mktemp -d /tmp/apibench-reproduce-network.XXXXXX)
 on_exit "rm -rf '$tmp'"
 run=$tmp/run
 
-lo_clean() { ! command -v tc >/dev/null || ! tc qdisc show dev lo | grep -q '^qdisc htb ab01:'; }
+# (tc's output read whole: `tc ... | grep -q` fails under pipefail when tc gets SIGPIPE)
+lo_clean() { ! command -v tc >/dev/null || [[ "$(tc qdisc show dev lo)" != *"qdisc htb ab01:"* ]]; }
 
 note "scripts/reproduce --network mobile --quick into $run"
 if ! DATABASE_URL=$T_DATABASE_URL APP_DATABASE_URL=$T_APP_DATABASE_URL \
@@ -32,7 +33,7 @@ if ! DATABASE_URL=$T_DATABASE_URL APP_DATABASE_URL=$T_APP_DATABASE_URL \
     tail -n 40 "$tmp/out.log"
     fail "scripts/reproduce --network mobile --quick failed"
 fi
-check 'lo_clean' "lo has no qdisc of the run left (tc qdisc show dev lo: $(tc qdisc show dev lo 2>&1 | head -n 1))"
+check 'lo_clean' "lo has no qdisc of the run left"
 check 'grep -q "^network_profile=mobile$" "$run/run.info"' "run.info records the profile"
 check 'grep -q "^network_rate_by=" "$run/run.info" && grep -q "^network_rtt=" "$run/run.info"' \
     "run.info says how the rate and the RTT were emulated"
@@ -95,7 +96,7 @@ if [ "$(id -u)" -eq 0 ] && command -v tc >/dev/null &&
     unshare -n tc qdisc add dev lo root tbf rate 1mbit burst 8kb latency 1s 2>/dev/null; then
     note "the kernel method: tc tbf on port 26290"
     # a safety net for a failed check: never leave lo shaped (checked before this runs)
-    on_exit 'lo_clean || tc qdisc del dev lo root'
+    on_exit 'sleep 0.5; lo_clean || tc qdisc del dev lo root'
 
     mkdir -p "$tmp/www" "$tmp/k"
     head -c 20000 /dev/urandom >"$tmp/www/body"
@@ -134,12 +135,14 @@ PYEOF
     bash "$tmp/k/shape.sh" 30 >"$tmp/k/out2.log" 2>&1 &
     pid=$!
     track_pid "$pid"
+    # interrupted during the load (the filters are the last thing net_shape adds)
     shaped=0
     for ((i = 0; i < 100; i++)); do
-        if tc qdisc show dev lo | grep -q '^qdisc htb ab01:'; then shaped=1; break; fi
+        if [[ "$(tc filter show dev lo 2>/dev/null)" == *"ab01:2"* ]]; then shaped=1; break; fi
         sleep 0.1
     done
     check '[ "$shaped" -eq 1 ]' "lo is shaped while the load runs"
+    sleep 0.5
     # SIGTERM: a background job of a non-interactive shell ignores SIGINT (bash); the
     # trap is the same one (scripts/reproduce traps both)
     kill -TERM "$pid"
