@@ -16,7 +16,7 @@
 # emulated); =generator forces the fallback.
 
 NET_HANDLE=ab01                 # the htb root this run puts on lo (hex)
-NET_PROFILE=loopback NET_SHAPES=0 NET_METHOD=none NET_SHAPED=0 NET_PORTS=()
+NET_PROFILE=loopback NET_SHAPES=0 NET_METHOD=none
 NET_RUN_ARGS=(--network loopback)
 NET_RATE_CAPPED=0 NET_PROFILE_SPEC=loopback
 
@@ -139,8 +139,6 @@ net_shape() {
         rp_log "network: lo already has a root qdisc ($root): not shaping it"
         return 1
     fi
-    NET_SHAPED=1
-    NET_PORTS=("$@")
     half=$(awk -v r="$NET_RTT_MS" 'BEGIN { print r / 2 }')
     # in this shell, not a command substitution's subshell: a signal's trap (net_unshape,
     # then exit) runs between two tc commands, and none runs after it
@@ -174,7 +172,6 @@ net_unshape() {
     if [[ "$(net_lo_root)" == "qdisc htb $NET_HANDLE: root"* ]]; then
         tc qdisc del dev lo root 2>/dev/null || rp_log "network: cannot remove the qdisc on lo: $(net_lo_root)"
     fi
-    NET_SHAPED=0
 }
 
 # net_shape_targets - net_shape on the ports of TARGETS (the builds under test).
