@@ -37,6 +37,8 @@ static json_t *load_entry(const char *path, const struct network_profile *p)
     double bytes = completed > 0 ? get_num(run, "bytes_received") / completed : NAN;
     double h_count = get_num(h, "count");
     double rate = get_num(run, "achieved_rate");
+    /* the link's use by the load offered: a saturated link caps the achieved rate */
+    double offered = get_num(run, "intended_rate");
     json_t *e =
         json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "intended_rate",
                   num_or_null(get_num(run, "intended_rate")), "achieved_rate", num_or_null(rate),
@@ -47,8 +49,8 @@ static json_t *load_entry(const char *path, const struct network_profile *p)
                   num_or_null(get_num(h, "transfer_time.mean_ms")), "headline_body_bytes",
                   num_or_null(h_count > 0 ? get_num(h, "bytes_received") / h_count : NAN),
                   "bytes_per_response", num_or_null(bytes), "link_use",
-                  p->down_kbit > 0 && isfinite(bytes) && isfinite(rate)
-                      ? json_real(network_utilisation(p, rate, bytes))
+                  p->down_kbit > 0 && isfinite(bytes) && isfinite(offered)
+                      ? json_real(network_utilisation(p, offered, bytes))
                       : json_null());
     json_decref(run);
     return e;
@@ -180,7 +182,7 @@ int report_network_write(const json_t *summary, FILE *out)
     fprintf(out, "- Capacity: not searched under a profile (it would measure the link)\n\n");
     fprintf(out, "At the common rate (repeat 1). Transfer: first response byte to last, as "
                  "the client saw it; bytes: the headline body on the wire (compressed for "
-                 "gzip); link use: all responses' bytes at the achieved rate against the "
+                 "gzip); link use: all responses' bytes at the offered rate against the "
                  "download rate of one link.\n\n");
     fprintf(out, "| build | rate (req/s) | response mean (ms) | p99 (ms) | headline mean (ms) | "
                  "headline transfer (ms) | headline bytes | bytes/response | link use |\n");
