@@ -1,6 +1,6 @@
-/* classroom_cli.c - `apibench lab`: the workshop's commands. `lab setup` gives a student
+/* classroom_cli.c - the classroom's `apibench lab` subcommands: `lab setup` gives a student
  * their database, Redis prefix and ports (student.h); `lab board` writes the room's
- * scoreboard (lab_board.h). `lab check` (the labs' own command) plugs into the same table. */
+ * scoreboard (lab_board.h). */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,7 +26,7 @@ static const char board_usage[] =
 
 static const char setup_usage[] =
     "usage: apibench lab setup --student NAME [--roster FILE] [--template DB]\n"
-    "                          [--database-url URL] [--force]\n"
+    "                          [--database-url URL] [--force] [--no-clone]\n"
     "\n"
     "Gives student NAME ([a-z0-9_]{1,32}) their own database apibench_NAME, cloned from the\n"
     "seeded database DB (default: the one in --database-url / $DATABASE_URL) in seconds,\n"
@@ -37,7 +37,9 @@ static const char setup_usage[] =
     "  --roster FILE  the room's names, one a line: a student's port block is their line,\n"
     "                 so that no two collide (without one, a hash of the name picks one of\n"
     "                 100 blocks, and two names may share it). Also $APIBENCH_ROSTER.\n"
-    "  --force        replace an existing apibench_NAME with a fresh clone\n";
+    "  --force        replace an existing apibench_NAME with a fresh clone\n"
+    "  --no-clone     print the environment only (what `apibench lab check --student`\n"
+    "                 evaluates); the database is neither checked nor made\n";
 
 /* "--name V" or "--name=V" at argv[*i]: the value (advancing *i), or NULL. */
 static const char *flag_value(int argc, char **argv, int *i, const char *name, bool *missing)
@@ -56,7 +58,7 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name, b
     return argv[++*i];
 }
 
-static int lab_board_main(int argc, char **argv)
+int lab_board_main(int argc, char **argv)
 {
     const char *dir = NULL, *out = NULL, *v;
     bool plot = true;
@@ -140,11 +142,11 @@ static void print_export(const char *name, const char *value)
     printf("'\n");
 }
 
-static int lab_setup_main(int argc, char **argv)
+int lab_setup_main(int argc, char **argv)
 {
     const char *name = NULL, *roster = getenv("APIBENCH_ROSTER"), *template_name = NULL, *v;
     const char *url = getenv("DATABASE_URL");
-    bool force = false;
+    bool force = false, clone = true;
     for (int i = 1; i < argc; i++) {
         bool missing = false;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -160,6 +162,8 @@ static int lab_setup_main(int argc, char **argv)
             url = v;
         } else if (strcmp(argv[i], "--force") == 0) {
             force = true;
+        } else if (strcmp(argv[i], "--no-clone") == 0) {
+            clone = false;
         } else {
             fprintf(stderr, "apibench lab setup: %s '%s' (see --help)\n",
                     missing ? "option needs a value:" : "unexpected argument", argv[i]);
@@ -193,13 +197,15 @@ static int lab_setup_main(int argc, char **argv)
         fprintf(stderr, "apibench lab setup: database URL too long\n");
         return 2;
     }
-    bool created;
-    double seconds;
-    if (clone_database(target, tmpl, force, &created, &seconds, err, sizeof err) != 0) {
+    bool created = false;
+    double seconds = 0;
+    if (clone && clone_database(target, tmpl, force, &created, &seconds, err, sizeof err) != 0) {
         fprintf(stderr, "apibench lab setup: %s\n", err);
         return 1;
     }
-    if (created)
+    if (!clone)
+        ; /* the environment alone */
+    else if (created)
         fprintf(stderr, "%s: database %s cloned from %s in %.2f s\n", s.name, s.database, tmpl,
                 seconds);
     else
@@ -219,28 +225,4 @@ static int lab_setup_main(int argc, char **argv)
     print_export("APIBENCH_PORT_BASE", port);
     print_export("APIBENCH_STUDENT", s.name);
     return 0;
-}
-
-/* `apibench lab SUBCOMMAND`: the table the labs' `check` joins. */
-static const struct {
-    const char *name;
-    int (*main)(int argc, char **argv);
-    const char *summary;
-} lab_commands[] = {
-    {"setup", lab_setup_main, "give a student their database, Redis prefix and ports"},
-    {"board", lab_board_main, "write the room's scoreboard from the results of lab check"},
-};
-
-int lab_main(int argc, char **argv)
-{
-    size_t n = sizeof lab_commands / sizeof lab_commands[0];
-    if (argc >= 2)
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(argv[1], lab_commands[i].name) == 0)
-                return lab_commands[i].main(argc - 1, argv + 1);
-    FILE *out = argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr;
-    fprintf(out, "usage: apibench lab SUBCOMMAND [OPTIONS]\n\n");
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "  %-8s %s\n", lab_commands[i].name, lab_commands[i].summary);
-    return out == stdout ? 0 : 2;
 }
