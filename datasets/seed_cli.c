@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../harness/commands.h"
+#include "apibench/cliopt.h"
 #include "clone.h"
 #include "gen.h"
 #include "load.h"
@@ -68,25 +69,6 @@ static int parse_number(const char *s, long long min, long long max, long long *
     return 0;
 }
 
-/* One command line option with a value: "--name V" or "--name=V". Returns the value and
- * advances *i, or NULL when argv[*i] is not this option. Sets *missing when the value is
- * absent. */
-static const char *option_value(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 struct cli {
     struct load_options o;
     const char *template_name; /* --template */
@@ -111,14 +93,14 @@ static int parse(const char *cmd, unsigned mask, int argc, char **argv, struct c
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             cli->help = true;
             return 0;
-        } else if ((mask & OPT_SCALE) && (v = option_value(argc, argv, &i, "--scale", &missing))) {
+        } else if ((mask & OPT_SCALE) && (v = cliopt_value(argc, argv, &i, "--scale", &missing))) {
             if (parse_number(v, 1, GEN_MAX_SCALE, &n) != 0) {
                 fprintf(stderr, "apibench %s: bad --scale '%s' (a whole number from 1 to %d)\n",
                         cmd, v, GEN_MAX_SCALE);
                 return 2;
             }
             cli->o.scale = (int)n;
-        } else if ((mask & OPT_SEED) && (v = option_value(argc, argv, &i, "--seed", &missing))) {
+        } else if ((mask & OPT_SEED) && (v = cliopt_value(argc, argv, &i, "--seed", &missing))) {
             if (parse_number(v, 1, INT64_MAX, &n) != 0) {
                 fprintf(stderr,
                         "apibench %s: bad --seed '%s' (a whole number from 1 to %" PRId64 ")\n",
@@ -127,17 +109,17 @@ static int parse(const char *cmd, unsigned mask, int argc, char **argv, struct c
             }
             cli->o.seed = (uint64_t)n;
         } else if ((mask & OPT_URL) &&
-                   (v = option_value(argc, argv, &i, "--database-url", &missing))) {
+                   (v = cliopt_value(argc, argv, &i, "--database-url", &missing))) {
             cli->o.database_url = v;
         } else if ((mask & OPT_FORMAT) &&
-                   (v = option_value(argc, argv, &i, "--copy-format", &missing))) {
+                   (v = cliopt_value(argc, argv, &i, "--copy-format", &missing))) {
             if (strcmp(v, "text") != 0 && strcmp(v, "binary") != 0) {
                 fprintf(stderr, "apibench %s: bad --copy-format '%s' (text or binary)\n", cmd, v);
                 return 2;
             }
             cli->o.text_copy = strcmp(v, "text") == 0;
         } else if ((mask & OPT_TEMPLATE) &&
-                   (v = option_value(argc, argv, &i, "--template", &missing))) {
+                   (v = cliopt_value(argc, argv, &i, "--template", &missing))) {
             cli->template_name = v;
         } else if ((mask & OPT_FORCE) && strcmp(arg, "--force") == 0) {
             cli->o.force = true;

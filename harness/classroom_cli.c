@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "../datasets/clone.h"
+#include "apibench/cliopt.h"
 #include "apibench/strbuf.h"
 #include "commands.h"
 #include "lab_board.h"
@@ -41,23 +42,6 @@ static const char setup_usage[] =
     "  --no-clone     print the environment only (what `apibench lab check --student`\n"
     "                 evaluates); the database is neither checked nor made\n";
 
-/* "--name V" or "--name=V" at argv[*i]: the value (advancing *i), or NULL. */
-static const char *flag_value(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 int lab_board_main(int argc, char **argv)
 {
     const char *dir = NULL, *out = NULL, *v;
@@ -67,7 +51,7 @@ int lab_board_main(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(board_usage, stdout);
             return 0;
-        } else if ((v = flag_value(argc, argv, &i, "--out", &missing))) {
+        } else if ((v = cliopt_value(argc, argv, &i, "--out", &missing))) {
             out = v;
         } else if (strcmp(argv[i], "--no-plot") == 0) {
             plot = false;
@@ -152,13 +136,13 @@ int lab_setup_main(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(setup_usage, stdout);
             return 0;
-        } else if ((v = flag_value(argc, argv, &i, "--student", &missing))) {
+        } else if ((v = cliopt_value(argc, argv, &i, "--student", &missing))) {
             name = v;
-        } else if ((v = flag_value(argc, argv, &i, "--roster", &missing))) {
+        } else if ((v = cliopt_value(argc, argv, &i, "--roster", &missing))) {
             roster = v;
-        } else if ((v = flag_value(argc, argv, &i, "--template", &missing))) {
+        } else if ((v = cliopt_value(argc, argv, &i, "--template", &missing))) {
             template_name = v;
-        } else if ((v = flag_value(argc, argv, &i, "--database-url", &missing))) {
+        } else if ((v = cliopt_value(argc, argv, &i, "--database-url", &missing))) {
             url = v;
         } else if (strcmp(argv[i], "--force") == 0) {
             force = true;
