@@ -235,6 +235,8 @@ int worker_config_parse(struct worker_config *cfg, int argc, char **argv, char *
         snprintf(err, errlen, "unexpected argument '%s': see --help", argv[optind]);
         return -1;
     }
+    if (redis_prefix_check(cfg->redis_prefix, err, errlen) != 0)
+        return -1;
     if (!cfg->database_url || !*cfg->database_url) {
         snprintf(err, errlen, "no database: set WORKER_DATABASE_URL or --database-url");
         return -1;
