@@ -161,10 +161,12 @@ static int seed_from_template(const struct cli *cli)
         fprintf(stderr, "apibench seed: %s\n", err);
         return 1;
     }
+    char target[128] = "the target database";
+    clone_url_dbname(cli->o.database_url, target, sizeof target);
     if (created)
-        printf("cloned template %s in %.2f s\n", cli->template_name, seconds);
+        printf("cloned template %s into %s in %.2f s\n", cli->template_name, target, seconds);
     else
-        printf("the target database already exists: left alone (--force replaces it)\n");
+        printf("%s already exists: left alone (--force replaces it)\n", target);
     return 0;
 }
 

@@ -43,7 +43,7 @@ check 'grep -q "already exists: kept" "$API_TMP/setup.a2"' "a second setup keeps
 "$PSQL" -X -q "$A_URL" -c "DELETE FROM readings WHERE id % 2 = 0" >/dev/null
 "$CLI" seed --template apibench_t_classroom --database-url "$A_URL" --force >"$API_TMP/seed.a" ||
     fail "seed --template --force failed"
-check 'grep -Eq "^cloned template apibench_t_classroom in [0-9.]+ s$" "$API_TMP/seed.a"' "seed --template reports its time: $(cat "$API_TMP/seed.a")"
+check 'grep -Eq "^cloned template apibench_t_classroom into apibench_tclsa in [0-9.]+ s$" "$API_TMP/seed.a"' "seed --template reports its time: $(cat "$API_TMP/seed.a")"
 check '[ "$(count "$A_URL")" = "$(count "$TEMPLATE_URL")" ]' "--force replaced the changed clone"
 
 # ---------------------------------------------------------------- 2. refusals
