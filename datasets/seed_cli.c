@@ -34,9 +34,10 @@ static const char seed_usage[] =
     "  --quiet             no progress or step lines, only the summary\n"
     "  --copy-format F     binary (default) or text: how readings travel; same rows\n"
     "  --template NAME     copy the already seeded database NAME into the URL's database\n"
-    "                      (CREATE DATABASE ... TEMPLATE: seconds, not minutes); NAME must\n"
-    "                      have no other sessions while it is copied. An existing target\n"
-    "                      is left alone unless --force\n"
+    "                      (CREATE DATABASE ... TEMPLATE: a copy of its files, without\n"
+    "                      generating rows or building indexes again); NAME must have no\n"
+    "                      other sessions while it is copied. An existing target is left\n"
+    "                      alone unless --force\n"
     "\n"
     "A database already holding this scale and seed is left alone (exit 0); a different\n"
     "seed is refused without --force. Ctrl-C rolls the load back.\n";

@@ -184,9 +184,11 @@ static void print_help(const char *build_name)
         char flag[64], def[128];
         snprintf(flag, sizeof flag, "--%s%s", o->flag, o->kind == OPT_BOOL ? "" : " V");
         switch (o->kind) {
-        case OPT_STRING:
-            snprintf(def, sizeof def, "%s", *(const char *const *)(const void *)field);
+        case OPT_STRING: {
+            const char *v = *(const char *const *)(const void *)field;
+            snprintf(def, sizeof def, "%s", v && *v ? v : "none");
             break;
+        }
         case OPT_INT:
             snprintf(def, sizeof def, "%d", *(const int *)(const void *)field);
             break;
