@@ -234,7 +234,8 @@ void board_rank(struct board *b)
         row->geomean = b->nlabs ? exp(logsum / b->nlabs) : 1;
     }
     memcpy(b->labs, sorted, sizeof sorted);
-    qsort(b->rows, (size_t)b->nrows, sizeof *b->rows, by_rank);
+    if (b->nrows > 0) /* rows is NULL when there are none, and qsort wants a pointer */
+        qsort(b->rows, (size_t)b->nrows, sizeof *b->rows, by_rank);
 }
 
 void board_write_markdown(const struct board *b, FILE *f)

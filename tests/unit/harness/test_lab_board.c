@@ -170,6 +170,22 @@ static void test_damaged_files_are_skipped(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_empty_room(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/apibench-test-board-XXXXXX", err[256];
+    assert_non_null(mkdtemp(dir));
+    struct board b = {0};
+    assert_int_equal(board_load(&b, dir, NULL, err, sizeof err), 0);
+    assert_int_equal(b.nrows, 0);
+    assert_int_equal(b.nlabs, 0);
+    char *md = render(&b);
+    assert_non_null(strstr(md, "No results yet."));
+    free(md);
+    board_free(&b);
+    rmdir(dir);
+}
+
 /* Every prefix of a real result, and 1000 results with a few bytes changed: each is read
  * or refused, never a crash (ASan builds check for more). */
 static void test_mangled_results_never_crash(void **state)
@@ -222,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_fixture_board),
         cmocka_unit_test(test_ties_break_on_geomean_then_name),
         cmocka_unit_test(test_damaged_files_are_skipped),
+        cmocka_unit_test(test_empty_room),
         cmocka_unit_test(test_mangled_results_never_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
