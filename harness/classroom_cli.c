@@ -28,6 +28,8 @@ static const char board_usage[] =
 static const char setup_usage[] =
     "usage: apibench lab setup --student NAME [--roster FILE] [--template DB]\n"
     "                          [--database-url URL] [--force] [--no-clone]\n"
+    "       apibench lab setup --all --roster FILE [--template DB] [--database-url URL]\n"
+    "                          [--force]\n"
     "\n"
     "Gives student NAME ([a-z0-9_]{1,32}) their own database apibench_NAME, cloned from the\n"
     "seeded database DB (default: the one in --database-url / $DATABASE_URL) in seconds,\n"
@@ -38,6 +40,8 @@ static const char setup_usage[] =
     "  --roster FILE  the room's names, one a line: a student's port block is their line,\n"
     "                 so that no two collide (without one, a hash of the name picks one of\n"
     "                 100 blocks, and two names may share it). Also $APIBENCH_ROSTER.\n"
+    "  --all          every student of the roster (the instructor, before the day); prints\n"
+    "                 no environment\n"
     "  --force        replace an existing apibench_NAME with a fresh clone\n"
     "  --no-clone     print the environment only (what `apibench lab check --student`\n"
     "                 evaluates); the database is neither checked nor made\n";
@@ -126,73 +130,44 @@ static void print_export(const char *name, const char *value)
     printf("'\n");
 }
 
-int lab_setup_main(int argc, char **argv)
+/* What `lab setup` does for every student: the template, the base URL and the switches. */
+struct setup {
+    const char *url, *roster;
+    char tmpl[128];
+    bool force, clone, print_env;
+};
+
+/* Clones one student's database (unless --no-clone), says so on stderr and prints their
+ * environment when asked. Returns the exit status: 0, 1 (the clone failed) or 2. */
+static int setup_student(const struct setup *o, const char *name)
 {
-    const char *name = NULL, *roster = getenv("APIBENCH_ROSTER"), *template_name = NULL, *v;
-    const char *url = getenv("DATABASE_URL");
-    bool force = false, clone = true;
-    for (int i = 1; i < argc; i++) {
-        bool missing = false;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(setup_usage, stdout);
-            return 0;
-        } else if ((v = cliopt_value(argc, argv, &i, "--student", &missing))) {
-            name = v;
-        } else if ((v = cliopt_value(argc, argv, &i, "--roster", &missing))) {
-            roster = v;
-        } else if ((v = cliopt_value(argc, argv, &i, "--template", &missing))) {
-            template_name = v;
-        } else if ((v = cliopt_value(argc, argv, &i, "--database-url", &missing))) {
-            url = v;
-        } else if (strcmp(argv[i], "--force") == 0) {
-            force = true;
-        } else if (strcmp(argv[i], "--no-clone") == 0) {
-            clone = false;
-        } else {
-            fprintf(stderr, "apibench lab setup: %s '%s' (see --help)\n",
-                    missing ? "option needs a value:" : "unexpected argument", argv[i]);
-            return 2;
-        }
-    }
-    if (!name || !url || !*url) {
-        fprintf(stderr, "apibench lab setup: %s\n",
-                !name ? "--student NAME is required"
-                      : "no database: set DATABASE_URL or pass --database-url");
-        return 2;
-    }
     struct student s;
     char err[1024] = "";
-    if (student_init(&s, name, roster && *roster ? roster : NULL, err, sizeof err) != 0) {
+    if (student_init(&s, name, o->roster, err, sizeof err) != 0) {
         fprintf(stderr, "apibench lab setup: %s\n", err);
         return 2;
     }
-    char tmpl[128];
-    if (template_name)
-        snprintf(tmpl, sizeof tmpl, "%s", template_name);
-    else if (clone_url_dbname(url, tmpl, sizeof tmpl) != 0)
-        snprintf(tmpl, sizeof tmpl, "apibench");
     char target[2048], app[2048], worker[2048];
     const char *app_base = getenv("APP_DATABASE_URL"), *worker_base = getenv("WORKER_DATABASE_URL");
-    if (student_database_url(url, s.database, target, sizeof target) != 0 ||
-        student_database_url(app_base && *app_base ? app_base : url, s.database, app,
+    if (student_database_url(o->url, s.database, target, sizeof target) != 0 ||
+        student_database_url(app_base && *app_base ? app_base : o->url, s.database, app,
                              sizeof app) != 0 ||
-        student_database_url(worker_base && *worker_base ? worker_base : url, s.database,
+        student_database_url(worker_base && *worker_base ? worker_base : o->url, s.database,
                              worker, sizeof worker) != 0) {
         fprintf(stderr, "apibench lab setup: database URL too long\n");
         return 2;
     }
     bool created = false;
     double seconds = 0;
-    if (clone && clone_database(target, tmpl, force, &created, &seconds, err, sizeof err) != 0) {
-        fprintf(stderr, "apibench lab setup: %s\n", err);
+    if (o->clone &&
+        clone_database(target, o->tmpl, o->force, &created, &seconds, err, sizeof err) != 0) {
+        fprintf(stderr, "apibench lab setup: %s: %s\n", s.name, err);
         return 1;
     }
-    if (!clone)
-        ; /* the environment alone */
-    else if (created)
-        fprintf(stderr, "%s: database %s cloned from %s in %.2f s\n", s.name, s.database, tmpl,
-                seconds);
-    else
+    if (created)
+        fprintf(stderr, "%s: database %s cloned from %s in %.2f s\n", s.name, s.database,
+                o->tmpl, seconds);
+    else if (o->clone)
         fprintf(stderr, "%s: database %s already exists: kept (--force replaces it)\n", s.name,
                 s.database);
     fprintf(stderr, "%s: Redis prefix %s, ports %d-%d (%s)\n", s.name, s.redis_prefix,
@@ -200,6 +175,8 @@ int lab_setup_main(int argc, char **argv)
             s.slot_from_roster ? "the roster's slot"
                                : "slot from the name's hash: use a roster so that no two "
                                  "students share it");
+    if (!o->print_env)
+        return 0;
     print_export("DATABASE_URL", target);
     print_export("APP_DATABASE_URL", app);
     print_export("WORKER_DATABASE_URL", worker);
@@ -209,4 +186,69 @@ int lab_setup_main(int argc, char **argv)
     print_export("APIBENCH_PORT_BASE", port);
     print_export("APIBENCH_STUDENT", s.name);
     return 0;
+}
+
+int lab_setup_main(int argc, char **argv)
+{
+    struct setup o = {.url = getenv("DATABASE_URL"), .roster = getenv("APIBENCH_ROSTER"),
+                      .clone = true, .print_env = true};
+    const char *name = NULL, *template_name = NULL, *v;
+    bool all = false;
+    for (int i = 1; i < argc; i++) {
+        bool missing = false;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(setup_usage, stdout);
+            return 0;
+        } else if ((v = cliopt_value(argc, argv, &i, "--student", &missing))) {
+            name = v;
+        } else if ((v = cliopt_value(argc, argv, &i, "--roster", &missing))) {
+            o.roster = v;
+        } else if ((v = cliopt_value(argc, argv, &i, "--template", &missing))) {
+            template_name = v;
+        } else if ((v = cliopt_value(argc, argv, &i, "--database-url", &missing))) {
+            o.url = v;
+        } else if (strcmp(argv[i], "--force") == 0) {
+            o.force = true;
+        } else if (strcmp(argv[i], "--no-clone") == 0) {
+            o.clone = false;
+        } else if (strcmp(argv[i], "--all") == 0) {
+            all = true;
+        } else {
+            fprintf(stderr, "apibench lab setup: %s '%s' (see --help)\n",
+                    missing ? "option needs a value:" : "unexpected argument", argv[i]);
+            return 2;
+        }
+    }
+    if (o.roster && !*o.roster)
+        o.roster = NULL;
+    const char *problem = !o.url || !*o.url ? "no database: set DATABASE_URL or pass --database-url"
+                          : all && name     ? "--all and --student exclude each other"
+                          : all && !o.roster ? "--all needs a roster (--roster or APIBENCH_ROSTER)"
+                          : !all && !name    ? "--student NAME (or --all with a roster) is required"
+                                             : NULL;
+    if (problem) {
+        fprintf(stderr, "apibench lab setup: %s\n", problem);
+        return 2;
+    }
+    if (template_name)
+        snprintf(o.tmpl, sizeof o.tmpl, "%s", template_name);
+    else if (clone_url_dbname(o.url, o.tmpl, sizeof o.tmpl) != 0)
+        snprintf(o.tmpl, sizeof o.tmpl, "apibench");
+    if (!all)
+        return setup_student(&o, name);
+
+    /* the whole room: every student's database, no environment (it is per student) */
+    char names[STUDENT_SLOTS][STUDENT_NAME_MAX + 1], err[512];
+    int n = student_roster_read(o.roster, names, err, sizeof err);
+    if (n < 0) {
+        fprintf(stderr, "apibench lab setup: %s\n", err);
+        return 2;
+    }
+    o.print_env = false;
+    int worst = 0;
+    for (int i = 0; i < n; i++) {
+        int rc = setup_student(&o, names[i]);
+        worst = rc > worst ? rc : worst;
+    }
+    return worst;
 }

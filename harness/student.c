@@ -51,17 +51,16 @@ int student_port_base(const char *name)
     return STUDENT_PORT_FIRST + 100 * hashed_slot(name);
 }
 
-/* Finds name in the roster: its 0-based position among the names, or -1 with err. */
-static int roster_slot(const char *roster, const char *name, char *err, size_t errlen)
+int student_roster_read(const char *roster, char names[][STUDENT_NAME_MAX + 1], char *err,
+                        size_t errlen)
 {
     FILE *f = fopen(roster, "r");
     if (!f) {
         snprintf(err, errlen, "cannot read roster %s: %s", roster, strerror(errno));
         return -1;
     }
-    char names[STUDENT_SLOTS][STUDENT_NAME_MAX + 1];
     char line[256];
-    int count = 0, slot = -1, lineno = 0, rc = -1;
+    int count = 0, lineno = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
         line[strcspn(line, "\r\n")] = '\0';
@@ -72,30 +71,38 @@ static int roster_slot(const char *roster, const char *name, char *err, size_t e
         if (!student_name_valid(s)) {
             snprintf(err, errlen, "roster %s line %d: bad student name '%s' (want [a-z0-9_]{1,32})",
                      roster, lineno, s);
-            goto done;
+            goto fail;
         }
         for (int i = 0; i < count; i++)
             if (strcmp(names[i], s) == 0) {
                 snprintf(err, errlen, "roster %s line %d: '%s' is listed twice", roster, lineno, s);
-                goto done;
+                goto fail;
             }
         if (count == STUDENT_SLOTS) {
             snprintf(err, errlen, "roster %s: more than %d students (one port block each)",
                      roster, STUDENT_SLOTS);
-            goto done;
+            goto fail;
         }
-        snprintf(names[count], sizeof names[count], "%s", s);
-        if (strcmp(s, name) == 0)
-            slot = count;
-        count++;
+        snprintf(names[count++], STUDENT_NAME_MAX + 1, "%s", s);
     }
-    if (slot < 0)
-        snprintf(err, errlen, "student '%s' is not in roster %s", name, roster);
-    else
-        rc = slot;
-done:
     fclose(f);
-    return rc;
+    return count;
+fail:
+    fclose(f);
+    return -1;
+}
+
+/* Finds name in the roster: its 0-based position among the names, or -1 with err. */
+static int roster_slot(const char *roster, const char *name, char *err, size_t errlen)
+{
+    char names[STUDENT_SLOTS][STUDENT_NAME_MAX + 1];
+    int count = student_roster_read(roster, names, err, errlen);
+    for (int i = 0; i < count; i++)
+        if (strcmp(names[i], name) == 0)
+            return i;
+    if (count >= 0)
+        snprintf(err, errlen, "student '%s' is not in roster %s", name, roster);
+    return -1;
 }
 
 int student_init(struct student *s, const char *name, const char *roster, char *err,

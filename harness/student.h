@@ -41,6 +41,11 @@ bool student_name_valid(const char *name);
 int student_init(struct student *s, const char *name, const char *roster, char *err,
                  size_t errlen);
 
+/* Reads a roster into names (room for STUDENT_SLOTS). Returns how many names it holds, or -1
+ * with err: unreadable, a bad name, a name listed twice, more than STUDENT_SLOTS names. */
+int student_roster_read(const char *roster, char names[][STUDENT_NAME_MAX + 1], char *err,
+                        size_t errlen);
+
 /* The three mappings on their own, for callers that hold only the name. Each returns 0, or -1
  * when name is not valid (or out is too small). */
 int student_database(const char *name, char *out, size_t outlen);

@@ -46,6 +46,18 @@ check 'grep -q "already exists: kept" "$API_TMP/setup.a2"' "a second setup keeps
 check 'grep -Eq "^cloned template apibench_t_classroom into apibench_tclsa in [0-9.]+ s$" "$API_TMP/seed.a"' "seed --template reports its time: $(cat "$API_TMP/seed.a")"
 check '[ "$(count "$A_URL")" = "$(count "$TEMPLATE_URL")" ]' "--force replaced the changed clone"
 
+# the instructor's way: a roster, every student at once; the roster gives the port blocks
+printf '# test room\ntclsa\ntclsb  # second row\n' >"$API_TMP/roster"
+DATABASE_URL=$TEMPLATE_URL "$CLI" lab setup --all --roster "$API_TMP/roster" \
+    >"$API_TMP/all.out" 2>"$API_TMP/all.err" || fail "lab setup --all failed: $(cat "$API_TMP/all.err")"
+check '[ ! -s "$API_TMP/all.out" ]' "--all prints no environment"
+check 'grep -q "^tclsa: database apibench_tclsa already exists: kept" "$API_TMP/all.err"' "--all keeps tclsa's database"
+check 'grep -Eq "^tclsb: database apibench_tclsb cloned from apibench_t_classroom in [0-9.]+ s$" "$API_TMP/all.err"' "--all clones tclsb's: $(cat "$API_TMP/all.err")"
+check 'grep -q "^tclsb: Redis prefix tclsb:, ports 20100-20199 (the roster.s slot)" "$API_TMP/all.err"' "the roster's second student gets ports 20100-20199"
+env_b=$(DATABASE_URL=$TEMPLATE_URL "$CLI" lab setup --student tclsb --roster "$API_TMP/roster" --no-clone 2>/dev/null)
+check 'grep -q "^export APIBENCH_PORT_BASE='"'"'20100'"'"'$" <<<"$env_b"' "--no-clone prints the same block: $env_b"
+drop_db apibench_tclsb
+
 # ---------------------------------------------------------------- 2. refusals
 "$PSQL" -X -q "$TEMPLATE_URL" -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
 track_pid $!
