@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../harness/commands.h"
+#include "clock_offset.h"
 #include "envinfo.h"
 #include "loadgen.h"
 #include "mix.h"
@@ -102,6 +103,36 @@ int run_main(int argc, char **argv)
         fprintf(stderr, "apibench run: %s\n", err);
         goto cleanup;
     }
+    /* a shared start: this clock against the others', and not a moment already gone */
+    struct clock_offset clock;
+    bool shared_start = o.segment_spec || o.start_at_ms;
+    if (shared_start) {
+        clock_offset_measure(o.target, o.timeout_ms, &clock);
+        if (clock_offset_warn(&clock))
+            fprintf(stderr, "apibench run: warning: clock offset %s%.3f ms (%s)%s\n",
+                    clock.known ? "" : "unknown, ", clock.known ? clock.offset_ms : 0.0,
+                    clock.detail,
+                    clock.known && clock.resolution_ms > CLOCK_OFFSET_WARN_MS
+                        ? ": cannot tell whether it is within 1 ms"
+                        : "");
+    }
+    if (o.start_at_ms) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        if (o.start_at_ms < now_ms - RUN_START_AT_LATE_MS) {
+            fprintf(stderr,
+                    "apibench run: --start-at %lld is %lld ms in the past (at most %d ms "
+                    "late is accepted): pick a start time further ahead\n",
+                    (long long)o.start_at_ms, now_ms - (long long)o.start_at_ms,
+                    RUN_START_AT_LATE_MS);
+            exit_code = 2;
+            goto cleanup;
+        }
+        if (!o.quiet && o.start_at_ms > now_ms)
+            fprintf(stderr, "apibench run: starting in %.3f s (--start-at %lld)\n",
+                    (double)(o.start_at_ms - now_ms) / 1000.0, (long long)o.start_at_ms);
+    }
     results_utc_now(started, sizeof started);
     if (o.out) {
         snprintf(base, sizeof base, "%s", o.out);
@@ -152,6 +183,9 @@ int run_main(int argc, char **argv)
     };
     bool slo_passed;
     doc = results_run_json(&rr, &slo_passed);
+    json_object_set(doc, "segment", json_object_get(config, "segment"));
+    if (shared_start)
+        json_object_set_new(doc, "clock", clock_offset_json(&clock));
     if (results_write_all(base, &rr, doc, err, sizeof err) < 0) {
         fprintf(stderr, "apibench run: %s\n", err);
         goto cleanup;
