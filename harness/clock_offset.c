@@ -76,40 +76,69 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* One HEAD request on c: the Date header's second and the local wall-clock times (ms)
+ * just before sending and just after the answer. Returns false when it failed. */
+static bool probe_date(CURL *c, time_t *date, double *before, double *after, CURLcode *rc)
+{
+    struct date_header d = {0};
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &d);
+    *before = wall_ms();
+    *rc = curl_easy_perform(c);
+    *after = wall_ms();
+    *date = d.when;
+    return *rc == CURLE_OK && d.found;
+}
+
+/* The target's Date header has whole seconds only. Probing every few milliseconds until
+ * it ticks over brackets the target's second boundary between the send of the last probe
+ * before the tick and the answer to the first after it: the offset is then known to
+ * within half that bracket (a few ms on a LAN). Without a tick within the probe budget,
+ * the offset is known only to about half a second. */
 static bool measure_http_date(const char *target, long timeout_ms, struct clock_offset *out)
 {
     CURL *c = curl_easy_init();
     if (!c)
         return false;
-    struct date_header d = {0};
     curl_easy_setopt(c, CURLOPT_URL, target);
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROXY, "");
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &d);
-    double before = wall_ms();
-    CURLcode rc = curl_easy_perform(c);
-    double after = wall_ms();
-    curl_easy_cleanup(c);
-    if (rc != CURLE_OK || !d.found) {
+    time_t first, date;
+    double first_before, before, after, prev_before;
+    CURLcode rc;
+    bool ok = probe_date(c, &first, &first_before, &after, &rc);
+    if (!ok) {
         snprintf(out->detail, sizeof out->detail,
                  "no chronyc, and the target sent no Date header (%s)",
                  rc != CURLE_OK ? curl_easy_strerror(rc) : "none in the response");
+        curl_easy_cleanup(c);
         return false;
     }
-    /* the Date header truncates the target's clock to the second: its true time at some
-     * instant of [before, after] lies in [date, date + 1 s) */
-    double mid = (before + after) / 2.0, server = (double)d.when * 1000.0 + 500.0;
     out->method = "http-date";
     out->known = true;
-    out->offset_ms = mid - server;
-    out->resolution_ms = 500.0 + (after - before) / 2.0;
+    /* coarse: the target's time at some instant of the first probe is in [date, date+1 s) */
+    out->offset_ms = (first_before + after) / 2.0 - ((double)first * 1000.0 + 500.0);
+    out->resolution_ms = 500.0 + (after - first_before) / 2.0;
+    prev_before = first_before;
+    for (int i = 0; i < CLOCK_OFFSET_PROBES && ok; i++) {
+        struct timespec gap = {0, CLOCK_OFFSET_PROBE_GAP_MS * 1000000L};
+        nanosleep(&gap, NULL);
+        ok = probe_date(c, &date, &before, &after, &rc);
+        if (ok && date != first) {
+            /* the target's clock read date + 0.000 at an instant of [prev_before, after] */
+            out->offset_ms = (prev_before + after) / 2.0 - (double)date * 1000.0;
+            out->resolution_ms = (after - prev_before) / 2.0;
+            break;
+        }
+        prev_before = before;
+    }
+    curl_easy_cleanup(c);
     snprintf(out->detail, sizeof out->detail,
-             "HTTP Date of the target: 1 s resolution, so only an offset of seconds shows "
-             "(round trip %.1f ms)",
-             after - before);
+             "HTTP Date of the target (1 s steps), %s: offset known to +-%.1f ms",
+             out->resolution_ms < 400.0 ? "timed at its tick" : "no tick seen",
+             out->resolution_ms);
     return true;
 }
 

@@ -37,7 +37,10 @@ static void print_summary(const struct run_options *o, const struct loadgen_resu
     printf("\n%s%s: %s, %.1f s measured", lg->interrupted ? "PARTIAL " : "", o->target_shown,
            o->closed ? "closed loop" : "open loop", secs);
     if (!o->closed)
-        printf(", intended %.1f req/s (%s)", o->rate, schedule_arrival_name(o->arrival));
+        printf(", intended %.1f req/s (%s)", o->rate * segment_fraction(&o->segment),
+               schedule_arrival_name(o->arrival));
+    if (o->segment_spec)
+        printf(", segment %s", o->segment_spec);
     printf(", achieved %.1f req/s\n", secs > 0 ? (double)st->responses_in_window / secs : 0.0);
     printf("%-16s %9s %9s %9s %9s %9s %9s %9s %8s\n", "latency (ms)", "count", "mean", "p50", "p90",
            "p99", "p99.9", "max", "errors");
@@ -108,13 +111,12 @@ int run_main(int argc, char **argv)
     bool shared_start = o.segment_spec || o.start_at_ms;
     if (shared_start) {
         clock_offset_measure(o.target, o.timeout_ms, &clock);
-        if (clock_offset_warn(&clock))
-            fprintf(stderr, "apibench run: warning: clock offset %s%.3f ms (%s)%s\n",
-                    clock.known ? "" : "unknown, ", clock.known ? clock.offset_ms : 0.0,
-                    clock.detail,
-                    clock.known && clock.resolution_ms > CLOCK_OFFSET_WARN_MS
-                        ? ": cannot tell whether it is within 1 ms"
-                        : "");
+        if (!clock.known)
+            fprintf(stderr, "apibench run: warning: clock offset unknown (%s)\n", clock.detail);
+        else if (clock_offset_warn(&clock))
+            fprintf(stderr, "apibench run: warning: clock offset %.3f ms +- %.3f ms, above %g ms "
+                    "or not known to within it (%s)\n",
+                    clock.offset_ms, clock.resolution_ms, CLOCK_OFFSET_WARN_MS, clock.detail);
     }
     if (o.start_at_ms) {
         struct timespec now;
@@ -175,7 +177,7 @@ int run_main(int argc, char **argv)
         .env = &env,
         .lg = &lg,
         .closed = o.closed,
-        .intended_rate = o.closed ? 0.0 : o.rate,
+        .intended_rate = o.closed ? 0.0 : o.rate * segment_fraction(&o.segment),
         .started_at = started,
         .finished_at = finished,
         .slo_spec = o.slo_spec,
