@@ -29,6 +29,7 @@ APIBENCH_PACKAGES=(
     postgresql-15 postgresql-client-15 redis-server redis-tools python3 python3-aiosmtpd python3-yaml
     gnuplot-nox wrk nginx-light docker-compose pgbouncer
     curl jq openssl procps util-linux iproute2 git ca-certificates
+    libhdrhistogram-java openjdk-17-jre-headless
 )
 
 # ab_say MSG... - progress line on stderr, prefixed with the calling script's name.
