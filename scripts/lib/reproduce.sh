@@ -243,7 +243,7 @@ rp_index_state() {
 
 # rp_start_build NAME DIR [EXE] - starts opt_instances instances of build NAME (the binary
 # of build EXE, default NAME; logs in DIR) on NAME's ports, and 06-async's worker first,
-# fills SERVER_PIDS and TARGETS, waits for /healthz. Returns 1 with DIR/status written
+# fills SERVER_PIDS and TARGETS, waits for /healthz; with BALANCE=1, then the balancer. Returns 1 with DIR/status written
 # ("failed: reason") when one does not come up. rp_stop_build stops them all.
 rp_start_build() {
     local name=$1 dir=$2 exe i port url t
@@ -283,6 +283,8 @@ rp_start_build() {
             return 1
         fi
     done
+    # --instances K > 1: nginx in front of them (scripts/lib/instances.sh)
+    [ "${BALANCE:-0}" -eq 0 ] || rp_balancer_start "$dir"
 }
 
 # rp_pgbouncer_start DIR - a private PgBouncer on 127.0.0.1:PGB_PORT in front of the
@@ -656,7 +658,7 @@ rp_capacity() {
     local dir=$1 start=$2 ceiling=$3 known=()
     [ -f "$dir/article.json" ] && known=(--known "$dir/article.json")
     # shellcheck disable=SC2086
-    rp_fg "${GEN_ON[@]}" "$BIN/apibench" capacity --target "${TARGETS[0]}" --mix "$MIX" --seed "$opt_seed" \
+    rp_fg "${GEN_ON[@]}" "$BIN/apibench" capacity --target "$(rp_load_url)" --mix "$MIX" --seed "$opt_seed" \
         --out "$dir/capacity" --start "$start" ${ceiling:+--ceiling "$ceiling"} "${known[@]}" \
         --tolerance "$CAP_TOL" --slo-p99-ms "$SLO_P99_MS" --min-duration "${CAP_MIN_S}s" \
         --min-requests "$CAP_MIN_REQ" --max-duration "${CAP_MAX_S}s" --probe-warmup "$CAP_WARMUP" \
@@ -707,15 +709,15 @@ EOF
 
 # rp_load OUT RATE DURATION_S [FLAG...] - one measured open-loop phase against TARGETS with
 # no warm-up of its own, results in OUT.json + OUT.*.hgrm. Flags go to apibench run, after
-# those in LOAD_EXTRA. The generator runs on GEN_CPUS (rp_placement). With several
-# instances (apibench run takes one target), one generator per instance at RATE/K each,
-# merged by rp_merge_runs.
+# those in LOAD_EXTRA. The generator runs on GEN_CPUS (rp_placement). With the balancer of
+# --instances K, one generator against it (rp_load_url); with several targets and no
+# balancer, one generator per instance at RATE/K each, merged by rp_merge_runs.
 rp_load() {
     local out=$1 rate=$2 dur=$3 k=${#TARGETS[@]} i pids=() rc=0
     shift 3
-    if [ "$k" -eq 1 ]; then
+    if [ "$k" -eq 1 ] || [ "${BALANCE:-0}" -eq 1 ]; then
         # shellcheck disable=SC2086
-        rp_fg "${GEN_ON[@]}" "$BIN/apibench" run --target "${TARGETS[0]}" --rate "$rate" --duration "$dur" \
+        rp_fg "${GEN_ON[@]}" "$BIN/apibench" run --target "$(rp_load_url)" --rate "$rate" --duration "$dur" \
             --warmup 0 --mix "$MIX" --seed "$opt_seed" --quiet --out "$out" $LOAD_EXTRA "$@"
         return
     fi
