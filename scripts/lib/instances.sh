@@ -94,9 +94,9 @@ rp_scaling() {
             'BEGIN { s = a * k / K; print (s > r ? s : r) }')
         ceiling=$(rp_ceiling_for "$name")
         rp_snapshot "$dir/snap.before" "$dir/metrics.before.prom"
-        b0=$(rp_proc_ticks "$nginx_pid")
+        b0=$(rp_tree_ticks "$nginx_pid")
         rp_capacity "$dir" "$start" "$ceiling" || rp_log "$name with $k instances: capacity search failed: $(tail -n 1 "$dir/capacity.log")"
-        b1=$(rp_proc_ticks "$nginx_pid")
+        b1=$(rp_tree_ticks "$nginx_pid")
         rp_snapshot "$dir/snap.after" "$dir/metrics.after.prom"
         echo "balancer_ticks=$((b1 - b0))" >"$dir/balancer.ticks"
         if rp_servers_alive; then echo ok >"$dir/status"; else rp_build_dead "$dir" "during the capacity search"; fi

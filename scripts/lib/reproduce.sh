@@ -151,7 +151,7 @@ rp_proc_ticks() {
 # rp_postgres_ticks - CPU ticks of the private postgres: every live process of it plus the
 # exited backends (the postmaster's cutime+cstime). Empty when postgres is not ours.
 rp_postgres_ticks() {
-    local pidfile pm total=0
+    local pidfile pm
     case "${DATABASE_URL:-}" in
         *@127.0.0.1:"$APIBENCH_PG_PORT"/*|*@localhost:"$APIBENCH_PG_PORT"/*) ;;
         *) return 0 ;;  # not the private instance: its processes are not ours to read
@@ -159,11 +159,16 @@ rp_postgres_ticks() {
     pidfile=$(ab_state_dir)/postgres/data/postmaster.pid
     pm=$(ab_read_pid "$pidfile")
     [ -n "$pm" ] && [ -d "/proc/$pm" ] || return 0
-    total=$(rp_proc_ticks "$pm" 1)
-    # one pass over every process: add utime+stime of the postmaster's children
+    rp_tree_ticks "$pm"
+}
+
+# rp_tree_ticks PID - CPU ticks of PID, its reaped children and its live children (the
+# postmaster and its backends, nginx's master and its workers).
+rp_tree_ticks() {
+    # one pass over every process: add utime+stime of PID's children
     cat /proc/[0-9]*/stat 2>/dev/null |
-        awk -v pm="$pm" -v t="$total" '{ sub(/^.*\) /, ""); if ($2 == pm) t += $12 + $13 }
-                                       END { print t }' 
+        awk -v pm="$1" -v t="$(rp_proc_ticks "$1" 1)" '{ sub(/^.*\) /, ""); if ($2 == pm) t += $12 + $13 }
+                                                       END { print t }'
 }
 
 # rp_snapshot SNAP PROM - writes PROM (every instance's /metrics, concatenated) and the
