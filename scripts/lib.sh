@@ -27,6 +27,7 @@ APIBENCH_PACKAGES=(
     libcmocka-dev libmicrohttpd-dev
     clang-14 libclang-rt-14-dev
     postgresql-15 postgresql-client-15 redis-server redis-tools python3 python3-aiosmtpd python3-yaml
+    python3-kubernetes
     gnuplot-nox wrk nginx-light docker-compose pgbouncer
     curl jq openssl procps util-linux iproute2 git ca-certificates
 )
