@@ -11,6 +11,7 @@ int keys_revoke_main(int argc, char **argv); /* datasets/: revoke a user's keys 
 int run_main(int argc, char **argv);      /* harness/: measured load */
 int verify_main(int argc, char **argv);   /* harness/: check builds before load */
 int capacity_main(int argc, char **argv); /* harness/: capacity search, or --check a run */
+int merge_main(int argc, char **argv);    /* harness/: segment runs -> one run result */
 int report_main(int argc, char **argv);   /* harness/: results folder -> report.md */
 int compare_main(int argc, char **argv);  /* harness/: two results folders -> one table */
 
