@@ -129,7 +129,7 @@ json_t *report_instances_block(const char *run_dir, const char *info)
 
 void report_instances_md(FILE *out, const json_t *summary)
 {
-    const json_t *block = json_object_get(summary, "instances"), *b, *p;
+    const json_t *block = json_object_get(summary, "scaling"), *b, *p;
     size_t i, j;
 
     if (!json_is_object(block))
@@ -152,7 +152,12 @@ void report_instances_md(FILE *out, const json_t *summary)
             char cap[128];
             json_t *c = json_object_get(p, "capacity");
             json_t *lo = json_object_get(c, "lower"), *up = json_object_get(c, "upper");
-            if (json_is_number(lo) && json_is_number(up))
+            if (json_is_number(lo) && json_number_value(lo) <= 0 &&
+                !json_is_string(json_object_get(c, "limited_by")))
+                snprintf(cap, sizeof cap, "no bracket (probes disagreed)");
+            else if (json_is_number(lo) && json_number_value(lo) <= 0 && json_is_number(up))
+                snprintf(cap, sizeof cap, "< %.0f", json_number_value(up));
+            else if (json_is_number(lo) && json_is_number(up))
                 snprintf(cap, sizeof cap, "[%.0f, %.0f]", json_number_value(lo),
                          json_number_value(up));
             else if (json_is_number(lo))

@@ -8,14 +8,14 @@
 #include <jansson.h>
 #include <stdio.h>
 
-/* The "instances" block of summary.json from run_dir and its run.info text (info):
+/* The "scaling" block of summary.json from run_dir and its run.info text (info):
  * {"balancer", "builds": [{"build", "points": [{"k", "status", "capacity": {lower, upper,
  * limited_by, probes}, "invalidations": {sent, received, received_per_s}, "window_s",
  * "balancer_cpu_pct"}]}]}. Returns a new reference; JSON null when the run had no
  * --instances K > 1 (run.info has no scaling_builds). Missing files give nulls. */
 json_t *report_instances_block(const char *run_dir, const char *info);
 
-/* Writes the section of report.md for summary's "instances" block; nothing when it is
+/* Writes the section of report.md for summary's "scaling" block; nothing when it is
  * null. */
 void report_instances_md(FILE *out, const json_t *summary);
 

@@ -99,7 +99,7 @@ static void test_block(void **state)
 
     /* the report's section: one row per k */
     {
-        json_t *summary = json_pack("{s:O}", "instances", b);
+        json_t *summary = json_pack("{s:O}", "scaling", b);
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
@@ -124,7 +124,7 @@ static void test_without_instances(void **state)
     FILE *f;
     (void)state;
     assert_true(json_is_null(b));
-    summary = json_pack("{s:o}", "instances", b);
+    summary = json_pack("{s:o}", "scaling", b);
     f = open_memstream(&text, &len);
     report_instances_md(f, summary);
     fclose(f);
