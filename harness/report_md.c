@@ -1175,6 +1175,16 @@ int report_md_write(const json_t *summary, FILE *out)
                  "connect errors, HTTP 4xx and 5xx, other), each kind listed.\n"
                  "- Job latency (06-async): `mailed_at − created_at` of the run's reports.\n\n");
 
+    int instances = (int)json_number_value(
+        json_object_get(json_object_get(summary, "run"), "instances"));
+    if (instances > 1)
+        fprintf(out,
+                "With %d instances per build, %d load generators each sent segment i/%d of one "
+                "schedule (same rate, seed and start time), and `apibench merge` combined them "
+                "into each run's figures exactly: histograms added from their `.hlog` files, "
+                "counts summed (docs/SEGMENTS.md).\n\n",
+                instances, instances, instances);
+
     fprintf(out, "## Plots\n\n");
     static const char *const plots[] = {
         "progression",       "latency_throughput", "capacity", "overload", "spectra",
@@ -1183,6 +1193,6 @@ int report_md_write(const json_t *summary, FILE *out)
         fprintf(out, "- [%s](plots/%s.png) ([SVG](plots/%s.svg))\n", plots[p], plots[p], plots[p]);
     fprintf(out, "\nRaw files: `summary.json` (format in docs/RESULTS.md), `steps.log`, "
                  "`generator/` (ceiling searches, floor runs), `builds/NN-name/repeat-K/` (run "
-                 "JSON, `.hgrm`, metrics snapshots, `capacity/`), `plans/`.\n");
+                 "JSON, `.hgrm`, `.hlog`, metrics snapshots, `capacity/`), `plans/`.\n");
     return ferror(out) ? -1 : 0;
 }

@@ -268,7 +268,9 @@ fail_unlink:
     return -1;
 }
 
-int results_write_hgrm(const char *path, const struct hist *h, char *err, size_t errlen)
+/* Renders a file into memory with render(out, arg), then writes it to path atomically. */
+static int write_rendered(const char *path, int (*render)(FILE *, const void *), const void *arg,
+                          char *err, size_t errlen)
 {
     char *text = NULL;
     size_t len = 0;
@@ -277,29 +279,42 @@ int results_write_hgrm(const char *path, const struct hist *h, char *err, size_t
         snprintf(err, errlen, "cannot write %s: out of memory", path);
         return -1;
     }
-    hist_write_hgrm(h, mem, 1000.0);
+    render(mem, arg);
     fclose(mem);
     int rc = results_write_atomic(path, text, len, err, errlen);
     free(text);
     return rc;
 }
 
+static int render_hgrm(FILE *out, const void *h)
+{
+    return hist_write_hgrm(h, out, 1000.0);
+}
+
+int results_write_hgrm(const char *path, const struct hist *h, char *err, size_t errlen)
+{
+    return write_rendered(path, render_hgrm, h, err, errlen);
+}
+
+struct hlog_args {
+    double start_epoch_s, window_s;
+    const struct hlog_series *series;
+    const struct hlog_tagged *tagged;
+    int ntagged;
+};
+
+static int render_hlog(FILE *out, const void *arg)
+{
+    const struct hlog_args *a = arg;
+    return hlog_write(out, a->start_epoch_s, a->series, a->tagged, a->ntagged, a->window_s);
+}
+
 int results_write_hlog(const char *path, double start_epoch_s, const struct hlog_series *series,
                        const struct hlog_tagged *tagged, int ntagged, double window_s, char *err,
                        size_t errlen)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    if (!mem) {
-        snprintf(err, errlen, "cannot write %s: out of memory", path);
-        return -1;
-    }
-    hlog_write(mem, start_epoch_s, series, tagged, ntagged, window_s);
-    fclose(mem);
-    int rc = results_write_atomic(path, text, len, err, errlen);
-    free(text);
-    return rc;
+    struct hlog_args a = {start_epoch_s, window_s, series, tagged, ntagged};
+    return write_rendered(path, render_hlog, &a, err, errlen);
 }
 
 /* The run's four interval logs: untagged seconds plus Tag=total, and each route's total

@@ -30,6 +30,7 @@ APIBENCH_PACKAGES=(
     python3-kubernetes
     gnuplot-nox wrk nginx-light docker-compose pgbouncer
     curl jq openssl procps util-linux iproute2 git ca-certificates
+    libhdrhistogram-java openjdk-17-jre-headless
 )
 
 # ab_say MSG... - progress line on stderr, prefixed with the calling script's name.

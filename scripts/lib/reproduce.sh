@@ -738,12 +738,14 @@ EOF
 }
 
 # rp_load OUT RATE DURATION_S [FLAG...] - one measured open-loop phase against TARGETS with
-# no warm-up of its own, results in OUT.json + OUT.*.hgrm. Flags go to apibench run, after
-# those in LOAD_EXTRA. The generator runs on GEN_CPUS (rp_placement). With the balancer of
-# --instances K, one generator against it (rp_load_url); with several targets and no
-# balancer, one generator per instance at RATE/K each, merged by rp_merge_runs.
+# no warm-up of its own, results in OUT.json + OUT.*.hgrm + OUT.*.hlog. Flags go to
+# apibench run, after those in LOAD_EXTRA. The generator runs on GEN_CPUS (rp_placement).
+# With the balancer of --instances K, one generator against it (rp_load_url). With several
+# targets and no balancer, one generator per instance, each sending segment i/K of the
+# same schedule (same rate, seed and start time), merged exactly by `apibench merge`
+# (docs/SEGMENTS.md).
 rp_load() {
-    local out=$1 rate=$2 dur=$3 k=${#TARGETS[@]} i pids=() rc=0
+    local out=$1 rate=$2 dur=$3 k=${#TARGETS[@]} i pids=() rc=0 at runs=()
     shift 3
     if [ "$k" -eq 1 ] || [ "${BALANCE:-0}" -eq 1 ]; then
         # shellcheck disable=SC2086
@@ -751,54 +753,20 @@ rp_load() {
             --warmup 0 --mix "$MIX" --seed "$opt_seed" --quiet --out "$out" $LOAD_EXTRA "$@"
         return
     fi
+    at=$(( $(date +%s%3N) + 3000 )) # after every generator's clock probe (<= 1.2 s)
     for ((i = 0; i < k; i++)); do
         # shellcheck disable=SC2086
-        "${GEN_ON[@]}" "$BIN/apibench" run --target "${TARGETS[$i]}" \
-            --rate "$(awk -v r="$rate" -v k="$k" 'BEGIN { print r / k }')" --duration "$dur" \
-            --warmup 0 --mix "$MIX" --seed "$((opt_seed + i))" --quiet --out "$out.i$i" $LOAD_EXTRA "$@" &
+        "${GEN_ON[@]}" "$BIN/apibench" run --target "${TARGETS[$i]}" --rate "$rate" \
+            --segment "$i/$k" --start-at "$at" --duration "$dur" \
+            --warmup 0 --mix "$MIX" --seed "$opt_seed" --quiet --out "$out.i$i" $LOAD_EXTRA "$@" &
         pids+=("$!")
+        runs+=("$out.i$i")
     done
     for i in "${pids[@]}"; do
         wait "$i" || rc=1
     done
-    rp_merge_runs "$out" "$k"
+    "$BIN/apibench" merge "$out" "${runs[@]}" >/dev/null || rc=1
     return "$rc"
-}
-
-# rp_merge_runs OUT K - OUT.json from OUT.i0.json .. OUT.i{K-1}.json: counts, rates, bytes
-# and errors add up; the mean is weighted by count; percentiles and max are the highest of
-# the instances (an upper bound: the JSON summaries cannot be merged exactly), marked
-# "merged_upper_bound". The spectra plot uses instance 0's .hgrm (copied to OUT.*).
-rp_merge_runs() {
-    python3 - "$1" "$2" <<'EOF'
-import json, sys, shutil, glob
-out, k = sys.argv[1], int(sys.argv[2])
-runs = []
-for i in range(k):
-    try:
-        runs.append(json.load(open("%s.i%d.json" % (out, i))))
-    except OSError:
-        pass
-if not runs:
-    sys.exit(1)
-m = json.loads(json.dumps(runs[0]))
-for key in ("intended_rate", "achieved_rate", "sent", "completed", "bytes_received"):
-    m[key] = sum(r.get(key, 0) or 0 for r in runs)
-for key in m.get("errors", {}):
-    m["errors"][key] = sum(r["errors"].get(key, 0) for r in runs)
-m["error_rate"] = m["errors"].get("total", 0) / max(m["sent"], 1)
-m["partial"] = any(r.get("partial") for r in runs)
-n = sum(r["latency"]["count"] for r in runs)
-m["latency"]["count"] = n
-m["latency"]["mean_ms"] = sum(r["latency"]["mean_ms"] * r["latency"]["count"] for r in runs) / max(n, 1)
-for key in m["latency"]:
-    if key.startswith("p") or key == "max_ms":
-        m["latency"][key] = max(r["latency"][key] for r in runs)
-m["merged_upper_bound"] = {"instances": k, "note": "percentiles and max: highest of the instances"}
-json.dump(m, open(out + ".json", "w"), indent=2)
-for f in glob.glob(out + ".i0.*.hgrm"):
-    shutil.copy(f, out + f[len(out) + 3:])
-EOF
 }
 
 # rp_calibrate DIR - offers the baseline rising rates (CAL_START, x CAL_FACTOR) and sets
