@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hist.h"
+#include "report_instances.h"
 
 json_t *report_path(const json_t *obj, const char *path)
 {
@@ -1144,6 +1145,7 @@ int report_md_write(const json_t *summary, FILE *out)
     write_percentiles(out, builds);
     write_plans(out, summary);
     write_pgbouncer(out, builds);
+    report_instances_md(out, summary);
     write_where(out, builds);
 
     fprintf(out, "## Definitions\n\n"

@@ -16,6 +16,7 @@
 #include "apibench/strbuf.h"
 #include "capacity.h"
 #include "hist.h"
+#include "report_instances.h"
 #include "report_md.h"
 #include "report_prom.h"
 
@@ -1165,6 +1166,7 @@ json_t *report_summary_build(const char *run_dir, char *err, size_t errlen)
         free(copy);
     }
     json_object_set_new(out, "builds", list);
+    json_object_set_new(out, "scaling", report_instances_block(run_dir, info));
     plans = json_object();
     json_object_set_new(plans, "naive", plan_block(run_dir, "plans/01-baseline.txt"));
     json_object_set_new(plans, "article_indexes_only",

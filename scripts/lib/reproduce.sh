@@ -151,7 +151,7 @@ rp_proc_ticks() {
 # rp_postgres_ticks - CPU ticks of the private postgres: every live process of it plus the
 # exited backends (the postmaster's cutime+cstime). Empty when postgres is not ours.
 rp_postgres_ticks() {
-    local pidfile pm total=0
+    local pidfile pm
     case "${DATABASE_URL:-}" in
         *@127.0.0.1:"$APIBENCH_PG_PORT"/*|*@localhost:"$APIBENCH_PG_PORT"/*) ;;
         *) return 0 ;;  # not the private instance: its processes are not ours to read
@@ -159,11 +159,16 @@ rp_postgres_ticks() {
     pidfile=$(ab_state_dir)/postgres/data/postmaster.pid
     pm=$(ab_read_pid "$pidfile")
     [ -n "$pm" ] && [ -d "/proc/$pm" ] || return 0
-    total=$(rp_proc_ticks "$pm" 1)
-    # one pass over every process: add utime+stime of the postmaster's children
+    rp_tree_ticks "$pm"
+}
+
+# rp_tree_ticks PID - CPU ticks of PID, its reaped children and its live children (the
+# postmaster and its backends, nginx's master and its workers).
+rp_tree_ticks() {
+    # one pass over every process: add utime+stime of PID's children
     cat /proc/[0-9]*/stat 2>/dev/null |
-        awk -v pm="$pm" -v t="$total" '{ sub(/^.*\) /, ""); if ($2 == pm) t += $12 + $13 }
-                                       END { print t }' 
+        awk -v pm="$1" -v t="$(rp_proc_ticks "$1" 1)" '{ sub(/^.*\) /, ""); if ($2 == pm) t += $12 + $13 }
+                                                       END { print t }'
 }
 
 # rp_snapshot SNAP PROM - writes PROM (every instance's /metrics, concatenated) and the
@@ -267,7 +272,8 @@ rp_index_state() {
 
 # rp_start_build NAME DIR - starts opt_instances instances of build NAME (rp_server_cmd;
 # logs in DIR) on NAME's ports, and the worker first when the build needs one,
-# fills SERVER_PIDS and TARGETS, waits for /healthz. Returns 1 with DIR/status written
+# fills SERVER_PIDS and TARGETS, waits for /healthz; with BALANCE=1, then the balancer.
+# Returns 1 with DIR/status written
 # ("failed: reason") when one does not come up. rp_stop_build stops them all.
 rp_start_build() {
     local name=$1 dir=$2 cmd i port url t
@@ -307,6 +313,8 @@ rp_start_build() {
             return 1
         fi
     done
+    # --instances K > 1: nginx in front of them (scripts/lib/instances.sh)
+    [ "${BALANCE:-0}" -eq 0 ] || rp_balancer_start "$dir"
 }
 
 # rp_pgbouncer_start DIR - a private PgBouncer on 127.0.0.1:PGB_PORT in front of the
@@ -680,7 +688,7 @@ rp_capacity() {
     local dir=$1 start=$2 ceiling=$3 known=()
     [ -f "$dir/article.json" ] && known=(--known "$dir/article.json")
     # shellcheck disable=SC2086
-    rp_fg "${GEN_ON[@]}" "$BIN/apibench" capacity --target "${TARGETS[0]}" --mix "$MIX" --seed "$opt_seed" \
+    rp_fg "${GEN_ON[@]}" "$BIN/apibench" capacity --target "$(rp_load_url)" --mix "$MIX" --seed "$opt_seed" \
         --out "$dir/capacity" --start "$start" ${ceiling:+--ceiling "$ceiling"} "${known[@]}" \
         --tolerance "$CAP_TOL" --slo-p99-ms "$SLO_P99_MS" --min-duration "${CAP_MIN_S}s" \
         --min-requests "$CAP_MIN_REQ" --max-duration "${CAP_MAX_S}s" --probe-warmup "$CAP_WARMUP" \
@@ -732,15 +740,16 @@ EOF
 # rp_load OUT RATE DURATION_S [FLAG...] - one measured open-loop phase against TARGETS with
 # no warm-up of its own, results in OUT.json + OUT.*.hgrm + OUT.*.hlog. Flags go to
 # apibench run, after those in LOAD_EXTRA. The generator runs on GEN_CPUS (rp_placement).
-# With several instances (apibench run takes one target), one generator per instance,
-# each sending segment i/K of the same schedule (same rate, seed and start time), merged
-# exactly by `apibench merge` (docs/SEGMENTS.md).
+# With the balancer of --instances K, one generator against it (rp_load_url). With several
+# targets and no balancer, one generator per instance, each sending segment i/K of the
+# same schedule (same rate, seed and start time), merged exactly by `apibench merge`
+# (docs/SEGMENTS.md).
 rp_load() {
     local out=$1 rate=$2 dur=$3 k=${#TARGETS[@]} i pids=() rc=0 at runs=()
     shift 3
-    if [ "$k" -eq 1 ]; then
+    if [ "$k" -eq 1 ] || [ "${BALANCE:-0}" -eq 1 ]; then
         # shellcheck disable=SC2086
-        rp_fg "${GEN_ON[@]}" "$BIN/apibench" run --target "${TARGETS[0]}" --rate "$rate" --duration "$dur" \
+        rp_fg "${GEN_ON[@]}" "$BIN/apibench" run --target "$(rp_load_url)" --rate "$rate" --duration "$dur" \
             --warmup 0 --mix "$MIX" --seed "$opt_seed" --quiet --out "$out" $LOAD_EXTRA "$@"
         return
     fi
