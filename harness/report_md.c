@@ -1179,11 +1179,10 @@ int report_md_write(const json_t *summary, FILE *out)
         json_object_get(json_object_get(summary, "run"), "instances"));
     if (instances > 1)
         fprintf(out,
-                "With %d instances per build, %d load generators each sent segment i/%d of one "
-                "schedule (same rate, seed and start time), and `apibench merge` combined them "
-                "into each run's figures exactly: histograms added from their `.hlog` files, "
-                "counts summed (docs/SEGMENTS.md).\n\n",
-                instances, instances, instances);
+                "With %d instances per build, one load generator sent the whole schedule to "
+                "nginx in front of them (least_conn; see the capacity against K below), so "
+                "every figure includes the balancer's hop.\n\n",
+                instances);
 
     fprintf(out, "## Plots\n\n");
     static const char *const plots[] = {

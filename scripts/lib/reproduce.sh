@@ -737,36 +737,17 @@ json.dump(m, open(dst, "w"), indent=2)
 EOF
 }
 
-# rp_load OUT RATE DURATION_S [FLAG...] - one measured open-loop phase against TARGETS with
-# no warm-up of its own, results in OUT.json + OUT.*.hgrm + OUT.*.hlog. Flags go to
-# apibench run, after those in LOAD_EXTRA. The generator runs on GEN_CPUS (rp_placement).
-# With the balancer of --instances K, one generator against it (rp_load_url). With several
-# targets and no balancer, one generator per instance, each sending segment i/K of the
-# same schedule (same rate, seed and start time), merged exactly by `apibench merge`
-# (docs/SEGMENTS.md).
+# rp_load OUT RATE DURATION_S [FLAG...] - one measured open-loop phase with no warm-up of
+# its own against the one target, or the balancer of --instances K (rp_load_url); results
+# in OUT.json + OUT.*.hgrm + OUT.*.hlog. Flags go to apibench run, after those in
+# LOAD_EXTRA. The generator runs on GEN_CPUS (rp_placement). Several generators whose
+# segments merge exactly are scripts/distributed-run's business (docs/SEGMENTS.md).
 rp_load() {
-    local out=$1 rate=$2 dur=$3 k=${#TARGETS[@]} i pids=() rc=0 at runs=()
+    local out=$1 rate=$2 dur=$3
     shift 3
-    if [ "$k" -eq 1 ] || [ "${BALANCE:-0}" -eq 1 ]; then
-        # shellcheck disable=SC2086
-        rp_fg "${GEN_ON[@]}" "$BIN/apibench" run --target "$(rp_load_url)" --rate "$rate" --duration "$dur" \
-            --warmup 0 --mix "$MIX" --seed "$opt_seed" --quiet --out "$out" $LOAD_EXTRA "$@"
-        return
-    fi
-    at=$(( $(date +%s%3N) + 3000 )) # after every generator's clock probe (<= 1.2 s)
-    for ((i = 0; i < k; i++)); do
-        # shellcheck disable=SC2086
-        "${GEN_ON[@]}" "$BIN/apibench" run --target "${TARGETS[$i]}" --rate "$rate" \
-            --segment "$i/$k" --start-at "$at" --duration "$dur" \
-            --warmup 0 --mix "$MIX" --seed "$opt_seed" --quiet --out "$out.i$i" $LOAD_EXTRA "$@" &
-        pids+=("$!")
-        runs+=("$out.i$i")
-    done
-    for i in "${pids[@]}"; do
-        wait "$i" || rc=1
-    done
-    "$BIN/apibench" merge "$out" "${runs[@]}" >/dev/null || rc=1
-    return "$rc"
+    # shellcheck disable=SC2086
+    rp_fg "${GEN_ON[@]}" "$BIN/apibench" run --target "$(rp_load_url)" --rate "$rate" --duration "$dur" \
+        --warmup 0 --mix "$MIX" --seed "$opt_seed" --quiet --out "$out" $LOAD_EXTRA "$@"
 }
 
 # rp_calibrate DIR - offers the baseline rising rates (CAL_START, x CAL_FACTOR) and sets
