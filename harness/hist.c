@@ -228,3 +228,42 @@ int hist_write_hgrm(const struct hist *h, FILE *out, double scale)
     fprintf(out, "#[Buckets = %12d, SubBuckets     = %12d]\n", BUCKET_COUNT, SUB_BUCKET_COUNT);
     return ferror(out) ? -1 : 0;
 }
+
+int hist_counts_len(void)
+{
+    return COUNTS_LEN;
+}
+
+int hist_index_of(int64_t v)
+{
+    return counts_index(v < 0 ? 0 : v > HIST_MAX_US ? HIST_MAX_US : v);
+}
+
+int64_t hist_value_at_index(int index)
+{
+    return value_from_index(index);
+}
+
+int64_t hist_count_at(const struct hist *h, int index)
+{
+    return h->counts[index];
+}
+
+void hist_add_at(struct hist *h, int index, int64_t count)
+{
+    if (count <= 0)
+        return;
+    int64_t low = value_from_index(index), high = hist_highest_equivalent(low);
+    h->counts[index] += count;
+    if (h->total == 0 || low < h->min)
+        h->min = low;
+    if (high > h->max)
+        h->max = high;
+    /* count equal values joining the running (count, mean, M2) summary */
+    double value = (double)low + (double)(high - low + 1) / 2.0;
+    double na = (double)h->total, nb = (double)count, n = na + nb;
+    double delta = value - h->mean;
+    h->mean += delta * nb / n;
+    h->m2 += delta * delta * na * nb / n;
+    h->total += count;
+}

@@ -71,4 +71,17 @@ bool hist_values_equivalent(int64_t a, int64_t b);
 /* The highest value equivalent to v (the top of v's sub-bucket). */
 int64_t hist_highest_equivalent(int64_t v);
 
+/* The counts array, in HdrHistogram's order (what .hlog files encode): its length, the
+ * index a value is counted at, the lowest value counted at an index, and the count there. */
+int hist_counts_len(void);
+int hist_index_of(int64_t v);
+int64_t hist_value_at_index(int index);
+int64_t hist_count_at(const struct hist *h, int index);
+
+/* Adds count values at counts index `index` (0 <= index < hist_counts_len(), count >= 0)
+ * as if each were the index's middle value: counts are exact, min/max are the index's
+ * lowest/highest values, and mean/stdev are within the layout's precision (this is how
+ * histograms decoded from a log are rebuilt). */
+void hist_add_at(struct hist *h, int index, int64_t count);
+
 #endif

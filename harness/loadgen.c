@@ -159,6 +159,8 @@ void loadgen_result_free(struct loadgen_result *res)
     free(res->timeline);
     res->timeline = NULL;
     res->timeline_len = 0;
+    for (int k = 0; k < LOADGEN_NSERIES; k++)
+        hlog_series_free(&res->intervals[k]);
 }
 
 /* A request slot's life. A slot is one easy handle, reused request after request, so
@@ -215,7 +217,6 @@ struct gen_thread {
     int index;
     const struct loadgen_config *cfg;
     int nslots;
-    double rate; /* this thread's share */
     int64_t start_ns, phase_end_ns[LOADGEN_NPHASES];
     pthread_t tid;
     CURLM *multi;
@@ -236,6 +237,7 @@ struct gen_thread {
     struct loadgen_stats stats[LOADGEN_NPHASES];
     struct loadgen_second *timeline; /* the measured phase by intended second */
     int timeline_len;
+    struct hlog_series intervals[LOADGEN_NSERIES]; /* the measured phase, per second */
     int64_t timeout_us;
     struct progress progress;
     int64_t stop_seen_ns;   /* when this thread saw the stop request (0: not yet) */
@@ -503,6 +505,8 @@ static int setup_thread(struct gen_thread *t)
     t->timeline_len = (int)((cfg->duration_ns + 999999999LL) / 1000000000LL);
     t->timeline = xcalloc((size_t)t->timeline_len + 1, sizeof *t->timeline);
     t->timeout_us = (int64_t)cfg->timeout_ms * 1000;
+    for (int k = 0; k < LOADGEN_NSERIES; k++)
+        hlog_series_init(&t->intervals[k], t->phase_end_ns[LOADGEN_WARMUP]);
     return 0;
 }
 
@@ -538,6 +542,8 @@ static void teardown_thread(struct gen_thread *t)
     t->backlog = NULL;
     free(t->timeline);
     t->timeline = NULL;
+    for (int k = 0; k < LOADGEN_NSERIES; k++)
+        hlog_series_free(&t->intervals[k]);
     free(t->socks);
     t->socks = NULL;
     t->nsocks = 0;
@@ -554,12 +560,21 @@ static struct loadgen_second *second_of(struct gen_thread *t, int64_t intended_n
     return i < t->timeline_len ? &t->timeline[i] : NULL;
 }
 
+/* Counts value_us in interval series k when st is the measured phase's. */
+static void record_interval(struct gen_thread *t, const struct loadgen_stats *st,
+                            enum loadgen_series k, int64_t when_ns, int64_t value_us)
+{
+    if (st == &t->stats[LOADGEN_MEASURED])
+        hlog_series_record(&t->intervals[k], when_ns, value_us);
+}
+
 /* Records a latency (responses and failures alike) in the phase's, route's (NULL: none),
  * timeline's and progress histograms. */
 static void record_latency(struct gen_thread *t, struct loadgen_stats *st,
                            struct loadgen_route_stats *rs, int64_t intended_ns, int64_t latency_us)
 {
     hist_record(st->latency, latency_us);
+    record_interval(t, st, LOADGEN_SERIES_LATENCY, loadgen_now_ns(), latency_us);
     if (rs)
         hist_record(rs->latency, latency_us);
     struct loadgen_second *sec = second_of(t, intended_ns);
@@ -643,6 +658,7 @@ static void start_request(struct gen_thread *t, struct slot *s, int64_t intended
     st->sent++;
     st->routes[s->req.route].sent++;
     hist_record(st->lag, (s->sent_ns - intended_ns) / 1000);
+    record_interval(t, st, LOADGEN_SERIES_LAG, s->sent_ns, (s->sent_ns - intended_ns) / 1000);
     atomic_fetch_add(&t->progress.sent, 1);
     if (curl_multi_add_handle(t->multi, s->easy) != CURLM_OK) {
         /* cannot happen with a valid handle; count it rather than lose it */
@@ -709,6 +725,8 @@ static void record_finished(struct gen_thread *t, struct slot *s, CURLcode rc, i
     record_latency(t, st, rs, s->intended_ns, latency_us);
     hist_record(st->latency_answered, latency_us);
     hist_record(st->service, service_us);
+    record_interval(t, st, LOADGEN_SERIES_ANSWERED, now_ns, latency_us);
+    record_interval(t, st, LOADGEN_SERIES_SERVICE, now_ns, service_us);
     hist_record(rs->service, service_us);
     curl_off_t first_byte_us = 0, total_us = 0;
     curl_easy_getinfo(s->easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte_us);
@@ -885,10 +903,10 @@ static void *thread_main(void *arg)
     struct schedule sched;
     int64_t next_due = INT64_MAX;
     if (!cfg->closed) {
-        /* threads interleave their constant schedules: thread i starts i/rate later */
-        int64_t offset = (int64_t)((double)t->index * 1e9 / cfg->rate);
-        schedule_init(&sched, cfg->arrival, t->rate, t->start_ns + offset,
-                      cfg->seed * 1000003ULL + (uint64_t)t->index);
+        /* one schedule for the whole run (every segment, every thread): this thread
+         * sends every n-th request of its segment's share (schedule_set_share) */
+        schedule_init(&sched, cfg->arrival, cfg->rate, t->start_ns, cfg->seed * 1000003ULL);
+        schedule_set_share(&sched, cfg->segment, t->index, cfg->threads);
         next_due = schedule_next(&sched);
     }
     t->drain_deadline = run_end + (int64_t)cfg->timeout_ms * 1000000LL;
@@ -1036,8 +1054,16 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_result *res, ch
     int started = 0;
     for (int p = 0; p < LOADGEN_NPHASES; p++)
         loadgen_stats_init(&res->phases[p]);
-    /* every thread shares the phase clock; a short lead lets them all get ready */
-    int64_t start = loadgen_now_ns() + 50 * 1000000LL;
+    /* every thread shares the phase clock; a short lead lets them all get ready, or the
+     * run starts at the wall-clock moment cfg->start_at_ms (the same on every machine) */
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    int64_t mono_now = loadgen_now_ns();
+    int64_t wall_now = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec;
+    int64_t start = mono_now + 50 * 1000000LL;
+    if (cfg->start_at_ms > 0)
+        start = mono_now + (cfg->start_at_ms * 1000000LL - wall_now);
+    res->measured_start_epoch_s = (double)(wall_now + (start - mono_now) + cfg->warmup_ns) / 1e9;
     int64_t ends[LOADGEN_NPHASES] = {start + cfg->warmup_ns,
                                      start + cfg->warmup_ns + cfg->duration_ns,
                                      start + cfg->warmup_ns + cfg->duration_ns + cfg->cooldown_ns};
@@ -1051,10 +1077,12 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_result *res, ch
         t->index = i;
         t->cfg = cfg;
         t->nslots = cfg->connections / n + (i < cfg->connections % n ? 1 : 0);
-        t->rate = cfg->rate / n;
         t->start_ns = start;
         memcpy(t->phase_end_ns, ends, sizeof ends);
-        rng_seed(&t->rng, cfg->seed * 0x9e3779b97f4a7c15ULL + (uint64_t)i + 1);
+        /* each segment's threads draw their own request sequences from the mix */
+        uint64_t segment_index = cfg->segment ? (uint64_t)cfg->segment->index : 0;
+        rng_seed(&t->rng, cfg->seed * 0x9e3779b97f4a7c15ULL + (uint64_t)i + 1 +
+                              segment_index * 0x100000001b3ULL);
         if (setup_thread(t) < 0) {
             snprintf(err, errlen, "cannot set up the load generator: %s", t->err);
             goto cleanup;
@@ -1127,6 +1155,8 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_result *res, ch
             if (src->latency_max_us > d->latency_max_us)
                 d->latency_max_us = src->latency_max_us;
         }
+        for (int k = 0; k < LOADGEN_NSERIES; k++)
+            hlog_series_take(&res->intervals[k], &threads[i].intervals[k]);
         if (threads[i].stop_seen_ns && threads[i].stop_seen_ns < stop_at)
             stop_at = threads[i].stop_seen_ns;
     }

@@ -17,8 +17,10 @@
 #include <stdio.h>
 
 #include "hist.h"
+#include "hlog.h"
 #include "mix.h"
 #include "schedule.h"
+#include "segment.h"
 
 enum loadgen_phase { LOADGEN_WARMUP, LOADGEN_MEASURED, LOADGEN_COOLDOWN, LOADGEN_NPHASES };
 
@@ -56,6 +58,8 @@ struct loadgen_config {
     const char *const *headers; /* extra "Name: value" headers, nheaders of them */
     int nheaders;
     FILE *progress; /* a progress line per second goes here; NULL for none */
+    const struct segment *segment; /* this generator's share of the run; NULL: all of it */
+    int64_t start_at_ms; /* wall-clock moment (Unix ms) of the run's request 0; 0: now */
     /* network emulation in the generator (network.h): per-connection limits in bytes/s
      * (0: none), and the TCP segment size to ask for (0: the system's) */
     int64_t recv_limit, send_limit;
@@ -101,6 +105,16 @@ struct loadgen_stats {
     struct loadgen_route_stats routes[MIX_NROUTES];
 };
 
+/* The measured phase's histograms as one-second intervals (by completion time; by send
+ * time for the send lag), for the .hlog files. */
+enum loadgen_series {
+    LOADGEN_SERIES_LATENCY,  /* as loadgen_stats.latency */
+    LOADGEN_SERIES_ANSWERED, /* as loadgen_stats.latency_answered */
+    LOADGEN_SERIES_SERVICE,  /* as loadgen_stats.service */
+    LOADGEN_SERIES_LAG,      /* as loadgen_stats.lag */
+    LOADGEN_NSERIES
+};
+
 struct loadgen_result {
     struct loadgen_stats phases[LOADGEN_NPHASES];
     double phase_s[LOADGEN_NPHASES]; /* how long each phase actually ran */
@@ -109,6 +123,8 @@ struct loadgen_result {
     bool decoded;                    /* cfg->decode: body_bytes_decoded was measured */
     struct loadgen_second *timeline; /* the measured phase, one entry per intended second */
     int timeline_len;                /* ceil(duration_s) */
+    struct hlog_series intervals[LOADGEN_NSERIES]; /* second 0: the measured phase's start */
+    double measured_start_epoch_s; /* wall-clock time (Unix s) the measured phase started */
 };
 
 /* Runs the load described by cfg and fills res (which the caller zeroes first and frees

@@ -17,8 +17,10 @@ static const struct command commands[] = {
     {"verify", verify_main, "check running builds: status, headers, JSON shape, equal bodies"},
     {"run", run_main, "offer measured HTTP load (open or closed loop) and write results"},
     {"capacity", capacity_main, "find the highest rate a target holds under the SLO (search)"},
+    {"merge", merge_main, "combine segment runs into one exact run result (.hlog histograms)"},
     {"report", report_main, "write report.md for a results folder"},
     {"compare", compare_main, "compare two results folders (two machines or configurations)"},
+    {"lab", lab_main, "workshop labs: setup a student, the room's board (apibench lab --help)"},
     {"network", network_main, "print a network profile (harness/networks/) for scripts"},
 };
 

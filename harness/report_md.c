@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hist.h"
+#include "report_instances.h"
 
 json_t *report_path(const json_t *obj, const char *path)
 {
@@ -1146,6 +1147,7 @@ int report_md_write(const json_t *summary, FILE *out)
     write_percentiles(out, builds);
     write_plans(out, summary);
     write_pgbouncer(out, builds);
+    report_instances_md(out, summary);
     write_where(out, builds);
 
     fprintf(out, "## Definitions\n\n"
@@ -1175,6 +1177,15 @@ int report_md_write(const json_t *summary, FILE *out)
                  "connect errors, HTTP 4xx and 5xx, other), each kind listed.\n"
                  "- Job latency (06-async): `mailed_at − created_at` of the run's reports.\n\n");
 
+    int instances = (int)json_number_value(
+        json_object_get(json_object_get(summary, "run"), "instances"));
+    if (instances > 1)
+        fprintf(out,
+                "With %d instances per build, one load generator sent the whole schedule to "
+                "nginx in front of them (least_conn; see the capacity against K below), so "
+                "every figure includes the balancer's hop.\n\n",
+                instances);
+
     fprintf(out, "## Plots\n\n");
     static const char *const plots[] = {
         "progression",       "latency_throughput", "capacity", "overload", "spectra",
@@ -1183,6 +1194,6 @@ int report_md_write(const json_t *summary, FILE *out)
         fprintf(out, "- [%s](plots/%s.png) ([SVG](plots/%s.svg))\n", plots[p], plots[p], plots[p]);
     fprintf(out, "\nRaw files: `summary.json` (format in docs/RESULTS.md), `steps.log`, "
                  "`generator/` (ceiling searches, floor runs), `builds/NN-name/repeat-K/` (run "
-                 "JSON, `.hgrm`, metrics snapshots, `capacity/`), `plans/`.\n");
+                 "JSON, `.hgrm`, `.hlog`, metrics snapshots, `capacity/`), `plans/`.\n");
     return ferror(out) ? -1 : 0;
 }

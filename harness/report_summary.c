@@ -17,6 +17,7 @@
 #include "apibench/strbuf.h"
 #include "capacity.h"
 #include "hist.h"
+#include "report_instances.h"
 #include "report_md.h"
 #include "report_prom.h"
 
@@ -1169,6 +1170,7 @@ json_t *report_summary_build(const char *run_dir, char *err, size_t errlen)
         free(copy);
     }
     json_object_set_new(out, "builds", list);
+    json_object_set_new(out, "scaling", report_instances_block(run_dir, info));
     json_object_set_new(out, "network", report_network_summary(run_dir, info, list));
     plans = json_object();
     json_object_set_new(plans, "naive", plan_block(run_dir, "plans/01-baseline.txt"));

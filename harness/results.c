@@ -270,7 +270,9 @@ fail_unlink:
     return -1;
 }
 
-int results_write_hgrm(const char *path, const struct hist *h, char *err, size_t errlen)
+/* Renders a file into memory with render(out, arg), then writes it to path atomically. */
+static int write_rendered(const char *path, int (*render)(FILE *, const void *), const void *arg,
+                          char *err, size_t errlen)
 {
     char *text = NULL;
     size_t len = 0;
@@ -279,11 +281,74 @@ int results_write_hgrm(const char *path, const struct hist *h, char *err, size_t
         snprintf(err, errlen, "cannot write %s: out of memory", path);
         return -1;
     }
-    hist_write_hgrm(h, mem, 1000.0);
+    render(mem, arg);
     fclose(mem);
     int rc = results_write_atomic(path, text, len, err, errlen);
     free(text);
     return rc;
+}
+
+static int render_hgrm(FILE *out, const void *h)
+{
+    return hist_write_hgrm(h, out, 1000.0);
+}
+
+int results_write_hgrm(const char *path, const struct hist *h, char *err, size_t errlen)
+{
+    return write_rendered(path, render_hgrm, h, err, errlen);
+}
+
+struct hlog_args {
+    double start_epoch_s, window_s;
+    const struct hlog_series *series;
+    const struct hlog_tagged *tagged;
+    int ntagged;
+};
+
+static int render_hlog(FILE *out, const void *arg)
+{
+    const struct hlog_args *a = arg;
+    return hlog_write(out, a->start_epoch_s, a->series, a->tagged, a->ntagged, a->window_s);
+}
+
+int results_write_hlog(const char *path, double start_epoch_s, const struct hlog_series *series,
+                       const struct hlog_tagged *tagged, int ntagged, double window_s, char *err,
+                       size_t errlen)
+{
+    struct hlog_args a = {start_epoch_s, window_s, series, tagged, ntagged};
+    return write_rendered(path, render_hlog, &a, err, errlen);
+}
+
+/* The run's four interval logs: untagged seconds plus Tag=total, and each route's total
+ * (Tag=route.NAME) in the latency and service logs. */
+static int write_hlogs(const char *base, const struct loadgen_result *lg, char *err,
+                       size_t errlen)
+{
+    const struct loadgen_stats *st = &lg->phases[LOADGEN_MEASURED];
+    static const char *const suffix[LOADGEN_NSERIES] = {"latency", "latency_answered",
+                                                        "service", "send_lag"};
+    const struct hist *total[LOADGEN_NSERIES] = {st->latency, st->latency_answered, st->service,
+                                                 st->lag};
+    char tags[MIX_NROUTES][HLOG_TAG_MAX];
+    for (int k = 0; k < LOADGEN_NSERIES; k++) {
+        struct hlog_tagged tagged[1 + MIX_NROUTES] = {{"total", total[k]}};
+        int n = 1;
+        for (int i = 0; i < MIX_NROUTES && (k == LOADGEN_SERIES_LATENCY || k == LOADGEN_SERIES_SERVICE);
+             i++) {
+            if (st->routes[i].sent == 0)
+                continue;
+            snprintf(tags[i], sizeof tags[i], "route.%s", mix_route_name((enum mix_route)i));
+            tagged[n++] = (struct hlog_tagged){tags[i], k == LOADGEN_SERIES_LATENCY
+                                                            ? st->routes[i].latency
+                                                            : st->routes[i].service};
+        }
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s.%s.hlog", base, suffix[k]);
+        if (results_write_hlog(path, lg->measured_start_epoch_s, &lg->intervals[k], tagged, n,
+                               lg->phase_s[LOADGEN_MEASURED], err, errlen) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 int results_write_all(const char *base, const struct results_run *r, json_t *doc, char *err,
@@ -310,6 +375,14 @@ int results_write_all(const char *base, const struct results_run *r, json_t *doc
         if (results_write_hgrm(path, st->routes[i].latency, err, errlen) < 0)
             return -1;
     }
+    if (write_hlogs(base, r->lg, err, errlen) < 0)
+        return -1;
+    return results_write_json(base, doc, err, errlen);
+}
+
+int results_write_json(const char *base, json_t *doc, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     if (!text) {
         snprintf(err, errlen, "cannot encode the results JSON");

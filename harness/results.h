@@ -11,6 +11,7 @@
 
 #include "envinfo.h"
 #include "hist.h"
+#include "hlog.h"
 #include "loadgen.h"
 #include "slo.h"
 
@@ -46,9 +47,18 @@ int results_write_atomic(const char *path, const char *text, size_t len, char *e
 /* Writes h as a .hgrm spectrum (milliseconds) to path, atomically. Returns 0 or -1. */
 int results_write_hgrm(const char *path, const struct hist *h, char *err, size_t errlen);
 
+/* Writes an interval log (hlog_write) to path, atomically. Returns 0 or -1. */
+int results_write_hlog(const char *path, double start_epoch_s, const struct hlog_series *series,
+                       const struct hlog_tagged *tagged, int ntagged, double window_s, char *err,
+                       size_t errlen);
+
+/* Writes base.json (the document doc), atomically. Returns 0, or -1 with err set. */
+int results_write_json(const char *base, json_t *doc, char *err, size_t errlen);
+
 /* Writes base.latency.hgrm, base.latency_answered.hgrm, base.service.hgrm, base.send_lag.hgrm,
- * base.ROUTE.latency.hgrm for every route that sent requests, then base.json (the document doc).
- * Returns 0, or -1 with the reason in err. */
+ * base.ROUTE.latency.hgrm for every route that sent requests, the interval logs
+ * base.{latency,latency_answered,service,send_lag}.hlog (docs/RESULTS.md), then base.json
+ * (the document doc). Returns 0, or -1 with the reason in err. */
 int results_write_all(const char *base, const struct results_run *r, json_t *doc, char *err,
                       size_t errlen);
 

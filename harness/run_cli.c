@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../harness/commands.h"
+#include "clock_offset.h"
 #include "envinfo.h"
 #include "loadgen.h"
 #include "mix.h"
@@ -36,7 +37,10 @@ static void print_summary(const struct run_options *o, const struct loadgen_resu
     printf("\n%s%s: %s, %.1f s measured", lg->interrupted ? "PARTIAL " : "", o->target_shown,
            o->closed ? "closed loop" : "open loop", secs);
     if (!o->closed)
-        printf(", intended %.1f req/s (%s)", o->rate, schedule_arrival_name(o->arrival));
+        printf(", intended %.1f req/s (%s)", o->rate * segment_fraction(&o->segment),
+               schedule_arrival_name(o->arrival));
+    if (o->segment_spec)
+        printf(", segment %s", o->segment_spec);
     printf(", achieved %.1f req/s\n", secs > 0 ? (double)st->responses_in_window / secs : 0.0);
     printf("%-16s %9s %9s %9s %9s %9s %9s %9s %8s\n", "latency (ms)", "count", "mean", "p50", "p90",
            "p99", "p99.9", "max", "errors");
@@ -108,6 +112,35 @@ int run_main(int argc, char **argv)
         fprintf(stderr, "apibench run: %s\n", err);
         goto cleanup;
     }
+    /* a shared start: this clock against the others', and not a moment already gone */
+    struct clock_offset clock;
+    bool shared_start = o.segment_spec || o.start_at_ms;
+    if (shared_start) {
+        clock_offset_measure(o.target, o.timeout_ms, &clock);
+        if (!clock.known)
+            fprintf(stderr, "apibench run: warning: clock offset unknown (%s)\n", clock.detail);
+        else if (clock_offset_warn(&clock))
+            fprintf(stderr, "apibench run: warning: clock offset %.3f ms +- %.3f ms, above %g ms "
+                    "or not known to within it (%s)\n",
+                    clock.offset_ms, clock.resolution_ms, CLOCK_OFFSET_WARN_MS, clock.detail);
+    }
+    if (o.start_at_ms) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        if (o.start_at_ms < now_ms - RUN_START_AT_LATE_MS) {
+            fprintf(stderr,
+                    "apibench run: --start-at %lld is %lld ms in the past (at most %d ms "
+                    "late is accepted): pick a start time further ahead\n",
+                    (long long)o.start_at_ms, now_ms - (long long)o.start_at_ms,
+                    RUN_START_AT_LATE_MS);
+            exit_code = 2;
+            goto cleanup;
+        }
+        if (!o.quiet && o.start_at_ms > now_ms)
+            fprintf(stderr, "apibench run: starting in %.3f s (--start-at %lld)\n",
+                    (double)(o.start_at_ms - now_ms) / 1000.0, (long long)o.start_at_ms);
+    }
     results_utc_now(started, sizeof started);
     if (o.out) {
         snprintf(base, sizeof base, "%s", o.out);
@@ -150,7 +183,7 @@ int run_main(int argc, char **argv)
         .env = &env,
         .lg = &lg,
         .closed = o.closed,
-        .intended_rate = o.closed ? 0.0 : o.rate,
+        .intended_rate = o.closed ? 0.0 : o.rate * segment_fraction(&o.segment),
         .started_at = started,
         .finished_at = finished,
         .slo_spec = o.slo_spec,
@@ -158,6 +191,9 @@ int run_main(int argc, char **argv)
     };
     bool slo_passed;
     doc = results_run_json(&rr, &slo_passed);
+    json_object_set(doc, "segment", json_object_get(config, "segment"));
+    if (shared_start)
+        json_object_set_new(doc, "clock", clock_offset_json(&clock));
     if (results_write_all(base, &rr, doc, err, sizeof err) < 0) {
         fprintf(stderr, "apibench run: %s\n", err);
         goto cleanup;

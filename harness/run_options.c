@@ -21,8 +21,10 @@ const char run_usage[] =
     "                    [--label L] [--slo SPEC] [--header 'Name: value'] [--no-gzip]\n"
     "                    [--backlog N] [--decode] [--busy-poll] [--quiet]\n"
     "                    [--network PROFILE [--network-shaped rate|rate,rtt]]\n"
+    "                    [--segment I/N [--segment-sequence W0,W1,...]] [--start-at MS]\n"
     "\n"
-    "Offers HTTP load to TARGET and writes DIR/NAME.json plus .hgrm percentile spectra.\n"
+    "Offers HTTP load to TARGET and writes DIR/NAME.json plus .hgrm percentile spectra and\n"
+    ".hlog interval logs (HdrHistogram formats).\n"
     "Open loop (default): R requests per second, each timed from its intended send time.\n"
     "Closed loop (--mode closed): each of N connections sends back to back.\n"
     "  --mix FILE        workload mix (default harness/mixes/default.json)\n"
@@ -49,6 +51,12 @@ const char run_usage[] =
     "  --network-shaped W  the kernel already emulates W (rate, or rate,rtt) with tc on\n"
     "                    lo: the generator leaves the rate to it; recorded in the JSON\n"
     "  --quiet           no progress lines\n"
+    "  --segment I/N     send segment I (0-based) of N of this load: open loop, requests\n"
+    "                    I, I+N, ... of the whole schedule; closed loop, a share of the\n"
+    "                    connections. --rate, --connections and --seed stay the whole\n"
+    "                    run's (docs/SEGMENTS.md); merge the N results: apibench merge\n"
+    "  --segment-sequence W0,W1,...  unequal shares: integer weights, one per segment\n"
+    "  --start-at MS     start the schedule at this wall-clock time (Unix milliseconds)\n"
     "Exit: 0 ok, 1 failure or SLO breach, 2 bad usage, 130 interrupted (partial results).\n";
 
 int run_parse_duration(const char *text, int64_t *ns)
@@ -98,7 +106,7 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
     o->seed = 1;
     o->gzip = true;
     o->backlog = 100000;
-    const char *target = NULL, *mode = NULL, *network = NULL, *shaped = NULL;
+    const char *target = NULL, *mode = NULL, *sequence = NULL, *network = NULL, *shaped = NULL;
     bool connections_set = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -142,10 +150,11 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
         if (is_flag)
             continue;
         static const char *const valued[] = {
-            "--target",      "--mix",     "--path",     "--mode",     "--rate",
-            "--arrival",     "--warmup",  "--duration", "--cooldown", "--timeout-ms",
-            "--connections", "--threads", "--backlog",  "--seed",     "--out",
-            "--label",       "--slo",     "--header",   "--network",  "--network-shaped"};
+            "--target",      "--mix",     "--path",          "--mode",     "--rate",
+            "--arrival",     "--warmup",  "--duration",      "--cooldown", "--timeout-ms",
+            "--connections", "--threads", "--backlog",       "--seed",     "--out",
+            "--label",       "--slo",     "--header",        "--segment",  "--segment-sequence",
+            "--start-at",    "--network", "--network-shaped"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known = known || strcmp(name, valued[k]) == 0;
@@ -240,6 +249,20 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
                 return -1;
             }
             o->out = value;
+        } else if (strcmp(name, "--segment") == 0) {
+            o->segment_spec = value;
+        } else if (strcmp(name, "--segment-sequence") == 0) {
+            sequence = value;
+        } else if (strcmp(name, "--start-at") == 0) {
+            /* Unix milliseconds: after 2001 and before 2286 (13 digits) */
+            if (parse_long(value, 1000000000000L, 9999999999999L, &l) < 0) {
+                snprintf(err, errlen,
+                         "bad --start-at '%s': must be a Unix time in milliseconds "
+                         "(e.g. $(( $(date +%%s) * 1000 + 5000 )))",
+                         value);
+                return -1;
+            }
+            o->start_at_ms = l;
         } else if (strcmp(name, "--label") == 0) {
             o->label = value;
         } else if (strcmp(name, "--slo") == 0) {
@@ -332,6 +355,21 @@ int run_options_parse(int argc, char **argv, struct run_options *o, char *err, s
                  o->threads);
         return -1;
     }
+    if (sequence && !o->segment_spec) {
+        snprintf(err, errlen, "--segment-sequence needs --segment I/N");
+        return -1;
+    }
+    segment_whole(&o->segment);
+    if (o->segment_spec && segment_parse(o->segment_spec, sequence, &o->segment, err, errlen) < 0)
+        return -1;
+    o->segment_connections = segment_share(&o->segment, o->connections);
+    if (o->segment_connections < o->threads) {
+        snprintf(err, errlen,
+                 "segment %s gets %d of --connections %d, fewer than --threads (%d): raise "
+                 "--connections (it is the whole run's)",
+                 o->segment_spec, o->segment_connections, o->connections, o->threads);
+        return -1;
+    }
     return 0;
 }
 
@@ -358,7 +396,7 @@ int run_options_to_loadgen_config(const struct run_options *o, const struct mix 
         .closed = o->closed,
         .arrival = o->arrival,
         .rate = o->closed ? 0.0 : o->rate,
-        .connections = o->connections,
+        .connections = o->segment_connections > 0 ? o->segment_connections : o->connections,
         .threads = o->threads,
         .warmup_ns = o->warmup_ns,
         .duration_ns = o->duration_ns,
@@ -372,6 +410,8 @@ int run_options_to_loadgen_config(const struct run_options *o, const struct mix 
         .headers = o->headers,
         .nheaders = o->nheaders,
         .progress = progress,
+        .segment = o->segment.count > 1 ? &o->segment : NULL,
+        .start_at_ms = o->start_at_ms,
     };
     if (run_options_rate_by(o) == NETWORK_RATE_GENERATOR) {
         out->recv_limit = (int64_t)network_kbit_to_bytes(o->network.down_kbit);
@@ -434,9 +474,18 @@ json_t *run_options_config_json(const struct run_options *o, const struct mix *m
         json_array_append_new(headers,
                               json_stringn(o->headers[i], (size_t)(colon - o->headers[i])));
     }
+    json_t *segment = json_null();
+    if (o->segment_spec) {
+        json_t *weights = json_array();
+        for (int i = 0; i < o->segment.count; i++)
+            json_array_append_new(weights, json_integer(o->segment.weights[i]));
+        segment = json_pack("{s:i, s:i, s:o, s:f, s:i}", "index", o->segment.index, "count",
+                            o->segment.count, "weights", weights, "fraction",
+                            segment_fraction(&o->segment), "connections", o->segment_connections);
+    }
     return json_pack(
         "{s:s, s:s, s:s, s:o, s:i, s:i, s:f, s:f, s:f, s:I, s:s, s:I, s:o, "
-        "s:b, s:b, s:b, s:i, s:o, s:o}",
+        "s:b, s:b, s:b, s:i, s:o, s:o, s:o, s:o}",
         "target", o->target_shown, "mode", o->closed ? "closed" : "open", "arrival",
         schedule_arrival_name(o->arrival), "rate", o->closed ? json_null() : json_real(o->rate),
         "connections", o->connections, "threads", o->threads, "warmup_s",
@@ -444,6 +493,7 @@ json_t *run_options_config_json(const struct run_options *o, const struct mix *m
         (double)o->cooldown_ns / 1e9, "timeout_ms", (json_int_t)o->timeout_ms, "mix", mix_source(m),
         "seed", (json_int_t)o->seed, "slo", o->slo_spec ? json_string(o->slo_spec) : json_null(),
         "gzip", o->gzip, "decode", o->decode, "busy_poll", o->busy_poll, "backlog", o->backlog,
-        "extra_headers", headers, "network",
+        "extra_headers", headers, "segment", segment, "start_at_ms",
+        o->start_at_ms ? json_integer(o->start_at_ms) : json_null(), "network",
         network_json(&o->network, run_options_rate_by(o), run_options_rtt_emulated(o)));
 }

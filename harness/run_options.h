@@ -13,10 +13,12 @@
 #include "mix.h"
 #include "network.h"
 #include "schedule.h"
+#include "segment.h"
 #include "slo.h"
 
 #define RUN_MAX_HEADERS 16
 #define RUN_TARGET_MAX 256
+#define RUN_START_AT_LATE_MS 250 /* --start-at may be this far in the past, no further */
 
 struct run_options {
     char target[RUN_TARGET_MAX];       /* without a trailing '/' */
@@ -48,6 +50,10 @@ struct run_options {
     const char *headers[RUN_MAX_HEADERS];
     int nheaders;
     bool help;
+    struct segment segment;      /* --segment I/N [--segment-sequence W,...]; 0/1: all */
+    const char *segment_spec;    /* NULL: no --segment */
+    int segment_connections;     /* this segment's share of --connections */
+    int64_t start_at_ms;         /* --start-at EPOCH_MS; 0: start now */
 };
 
 /* Parses argv (argv[0] is the subcommand name) into o. Returns 0, or -1 with a one-line

@@ -14,10 +14,19 @@ int schedule_init(struct schedule *s, enum schedule_arrival arrival, double rate
     s->rate = rate;
     s->start_ns = start_ns;
     rng_seed(&s->rng, seed);
+    s->parts = 1;
     return 0;
 }
 
-int64_t schedule_next(struct schedule *s)
+void schedule_set_share(struct schedule *s, const struct segment *segment, int part, int parts)
+{
+    s->segment = segment && segment->count > 1 ? segment : NULL;
+    s->part = part;
+    s->parts = parts > 0 ? parts : 1;
+}
+
+/* The next request of the whole run. */
+static int64_t next_of_run(struct schedule *s)
 {
     int64_t t;
     if (s->arrival == SCHEDULE_POISSON) {
@@ -30,6 +39,18 @@ int64_t schedule_next(struct schedule *s)
     }
     s->n++;
     return t;
+}
+
+int64_t schedule_next(struct schedule *s)
+{
+    for (;;) {
+        uint64_t number = s->n;
+        int64_t t = next_of_run(s);
+        if (s->segment && !segment_owns(s->segment, number))
+            continue;
+        if (s->owned++ % (uint64_t)s->parts == (uint64_t)s->part)
+            return t;
+    }
 }
 
 int schedule_parse_arrival(const char *name, enum schedule_arrival *out)

@@ -27,8 +27,10 @@ APIBENCH_PACKAGES=(
     libcmocka-dev libmicrohttpd-dev
     clang-14 libclang-rt-14-dev
     postgresql-15 postgresql-client-15 redis-server redis-tools python3 python3-aiosmtpd python3-yaml
+    python3-kubernetes
     gnuplot-nox wrk nginx-light docker-compose pgbouncer
     curl jq openssl procps util-linux iproute2 git ca-certificates
+    libhdrhistogram-java openjdk-17-jre-headless
 )
 
 # ab_say MSG... - progress line on stderr, prefixed with the calling script's name.
@@ -163,13 +165,15 @@ ab_url_with_db() {
     printf '%s/%s%s\n' "$base" "$db" "$query"
 }
 
-# ab_nginx_conf DIR PORT - writes DIR/nginx.conf for a private nginx on 127.0.0.1:PORT
-# serving DIR/www, quietly (no access log), with keep-alive without limit and
-# `gzip_static on` (a client that accepts gzip gets FILE.gz where it exists: compressed
-# once, as a cache of encoded bodies would serve it). Start it with
+# ab_nginx_conf DIR PORT [HTTP_EXTRA SERVER_BODY] - writes DIR/nginx.conf for a private
+# nginx on 127.0.0.1:PORT serving DIR/www, quietly (no access log), with keep-alive without
+# limit and `gzip_static on` (a client that accepts gzip gets FILE.gz where it exists:
+# compressed once, as a cache of encoded bodies would serve it). HTTP_EXTRA goes into the
+# http block and SERVER_BODY replaces the server's `root` (the load balancer of
+# scripts/lib/instances.sh: an upstream and a proxy_pass). Start it with
 #   nginx -p DIR -e DIR/logs/error.log -c DIR/nginx.conf -g 'daemon off;'
 ab_nginx_conf() {
-    local dir=$1 port=$2 user=
+    local dir=$1 port=$2 user= extra=${3:-} body=${4:-"root $1/www;"}
     mkdir -p "$dir/www" "$dir/logs" "$dir/tmp"
     # Started as root, nginx runs its workers as an unprivileged user, who may not enter
     # DIR (a results folder under a private temporary folder, a checkout only root can
@@ -193,7 +197,8 @@ http {
     default_type application/json;
     gzip_static on;
     gzip_vary on;
-    server { listen 127.0.0.1:$port; root $dir/www; }
+$extra
+    server { listen 127.0.0.1:$port; $body }
 }
 CONF
 }

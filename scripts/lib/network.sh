@@ -174,12 +174,13 @@ net_unshape() {
     fi
 }
 
-# net_shape_targets - net_shape on the ports of TARGETS (the builds under test).
+# net_shape_targets - net_shape on the port the load generator targets: the build under
+# test, or the balancer in front of its instances (rp_load_url, --instances K).
 net_shape_targets() {
-    local t ports=()
+    local url=${TARGETS[0]:-}
     [ "$NET_METHOD" = kernel ] || return 0
-    for t in "${TARGETS[@]}"; do ports+=("${t##*:}"); done
-    net_shape "${ports[@]}"
+    if declare -F rp_load_url >/dev/null; then url=$(rp_load_url); fi
+    net_shape "${url##*:}"
 }
 
 # net_run CMD... - runs CMD (a load generator) with the builds' ports shaped (kernel

@@ -151,7 +151,7 @@ rp_proc_ticks() {
 # rp_postgres_ticks - CPU ticks of the private postgres: every live process of it plus the
 # exited backends (the postmaster's cutime+cstime). Empty when postgres is not ours.
 rp_postgres_ticks() {
-    local pidfile pm total=0
+    local pidfile pm
     case "${DATABASE_URL:-}" in
         *@127.0.0.1:"$APIBENCH_PG_PORT"/*|*@localhost:"$APIBENCH_PG_PORT"/*) ;;
         *) return 0 ;;  # not the private instance: its processes are not ours to read
@@ -159,11 +159,16 @@ rp_postgres_ticks() {
     pidfile=$(ab_state_dir)/postgres/data/postmaster.pid
     pm=$(ab_read_pid "$pidfile")
     [ -n "$pm" ] && [ -d "/proc/$pm" ] || return 0
-    total=$(rp_proc_ticks "$pm" 1)
-    # one pass over every process: add utime+stime of the postmaster's children
+    rp_tree_ticks "$pm"
+}
+
+# rp_tree_ticks PID - CPU ticks of PID, its reaped children and its live children (the
+# postmaster and its backends, nginx's master and its workers).
+rp_tree_ticks() {
+    # one pass over every process: add utime+stime of PID's children
     cat /proc/[0-9]*/stat 2>/dev/null |
-        awk -v pm="$pm" -v t="$total" '{ sub(/^.*\) /, ""); if ($2 == pm) t += $12 + $13 }
-                                       END { print t }' 
+        awk -v pm="$1" -v t="$(rp_proc_ticks "$1" 1)" '{ sub(/^.*\) /, ""); if ($2 == pm) t += $12 + $13 }
+                                                       END { print t }'
 }
 
 # rp_snapshot SNAP PROM - writes PROM (every instance's /metrics, concatenated) and the
@@ -211,23 +216,47 @@ rp_app_role() {
     echo "${u%%:*}"
 }
 
+# rp_server_cmd NAME - the command that starts build NAME, one word per line (the usual
+# flags are added by rp_start_build): a named build's binary; 04-pgbouncer runs 03-cache's.
+rp_server_cmd() {
+    case "$1" in
+        04-pgbouncer) echo "$BIN/apibench-03-cache" ;;
+        *) echo "$BIN/apibench-$1" ;;
+    esac
+}
+
+# rp_needs NAME - what build NAME needs around it, from its own `--needs` (indexes
+# create|drop, schema FILE, worker, composition ...): decided by its strategies, never by
+# its name.
+rp_needs() {
+    local cmd
+    mapfile -t cmd < <(rp_server_cmd "$1")
+    [ -x "${cmd[0]}" ] || { echo "${cmd[0]} was not built" >&2; return 1; }
+    "${cmd[@]}" --needs
+}
+
+# rp_needs_has NAME LINE - true when build NAME's needs include LINE.
+rp_needs_has() {
+    rp_needs "$1" 2>/dev/null | grep -qx "$2"
+}
+
 # rp_apply_sql NAME - the index state (and extra schema) build NAME needs. Sets
 # INDEXES_CHANGED=1 when it created or dropped an index.
 rp_apply_sql() {
-    local name=$1 before after
+    local name=$1 needs before after file
+    needs=$(rp_needs "$name") || return 1
     before=$(rp_index_state)
-    case "$name" in
-        01-*)
-            rp_psql "$DATABASE_URL" -c "DROP INDEX IF EXISTS devices_status_id_idx;
-                DROP INDEX IF EXISTS readings_device_id_timestamp_idx;
-                DROP INDEX IF EXISTS readings_timestamp_idx" ;;
-        *)
-            rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/sql/indexes_article.sql" &&
-                rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/sql/index_headline.sql" ;;
-    esac || return 1
-    case "$name" in
-        06-*) [ -f "$APIBENCH_ROOT/sql/async.sql" ] && { rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/sql/async.sql" || return 1; } ;;
-    esac
+    if grep -qx "indexes drop" <<<"$needs"; then
+        rp_psql "$DATABASE_URL" -c "DROP INDEX IF EXISTS devices_status_id_idx;
+            DROP INDEX IF EXISTS readings_device_id_timestamp_idx;
+            DROP INDEX IF EXISTS readings_timestamp_idx"
+    else
+        rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/sql/indexes_article.sql" &&
+            rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/sql/index_headline.sql"
+    fi || return 1
+    for file in $(sed -n 's/^schema //p' <<<"$needs"); do
+        rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/$file" || return 1
+    done
     after=$(rp_index_state)
     if [ "$before" != "$after" ]; then
         rp_log "indexes now: ${after:-none}; VACUUM ANALYZE"
@@ -241,16 +270,17 @@ rp_index_state() {
         WHERE indexname IN ('devices_status_id_idx', 'readings_device_id_timestamp_idx', 'readings_timestamp_idx')"
 }
 
-# rp_start_build NAME DIR [EXE] - starts opt_instances instances of build NAME (the binary
-# of build EXE, default NAME; logs in DIR) on NAME's ports, and 06-async's worker first,
-# fills SERVER_PIDS and TARGETS, waits for /healthz. Returns 1 with DIR/status written
+# rp_start_build NAME DIR - starts opt_instances instances of build NAME (rp_server_cmd;
+# logs in DIR) on NAME's ports, and the worker first when the build needs one,
+# fills SERVER_PIDS and TARGETS, waits for /healthz; with BALANCE=1, then the balancer.
+# Returns 1 with DIR/status written
 # ("failed: reason") when one does not come up. rp_stop_build stops them all.
 rp_start_build() {
-    local name=$1 dir=$2 exe i port url t
+    local name=$1 dir=$2 cmd i port url t
     SERVER_PIDS=() TARGETS=()
-    exe=$BIN/apibench-${3:-$name}
-    [ -x "$exe" ] || { echo "failed: $exe was not built" >"$dir/status"; return 1; }
-    if [[ "$name" == 06-* ]]; then
+    mapfile -t cmd < <(rp_server_cmd "$name")
+    [ -x "${cmd[0]}" ] || { echo "failed: ${cmd[0]} was not built" >"$dir/status"; return 1; }
+    if rp_needs_has "$name" worker; then
         rp_start_worker "$dir" || return 1
     fi
     for ((i = 0; i < opt_instances; i++)); do
@@ -260,7 +290,7 @@ rp_start_build() {
             return 1
         fi
         # shellcheck disable=SC2086
-        APP_DATABASE_URL=$SERVER_DB_URL "${SRV_ON[@]}" "$exe" --port "$port" --quiet \
+        APP_DATABASE_URL=$SERVER_DB_URL "${SRV_ON[@]}" "${cmd[@]}" --port "$port" --quiet \
             --database-url "$SERVER_DB_URL" --redis-url "$REDIS_URL" $SERVER_EXTRA_FLAGS \
             >"$dir/server.$i.log" 2>&1 &
         SERVER_PIDS+=("$!")
@@ -283,6 +313,8 @@ rp_start_build() {
             return 1
         fi
     done
+    # --instances K > 1: nginx in front of them (scripts/lib/instances.sh)
+    [ "${BALANCE:-0}" -eq 0 ] || rp_balancer_start "$dir"
 }
 
 # rp_pgbouncer_start DIR - a private PgBouncer on 127.0.0.1:PGB_PORT in front of the
@@ -345,9 +377,9 @@ rp_pgbouncer_stop() {
 }
 
 # rp_clear_cache URL - deletes the Redis cache entries of the servers that use database URL
-# (03-cache's keys are "apibench:cache:<FNV-1a of the URL>:<ns>"), so that each build
-# starts cold instead of inheriting the previous build's entries. Other databases' entries
-# (other tests sharing this Redis) are left alone.
+# (03-cache's keys are "[$APIBENCH_REDIS_PREFIX]apibench:cache:<FNV-1a of the URL>:<ns>"),
+# so that each build starts cold instead of inheriting the previous build's entries. Other
+# databases' entries (other tests sharing this Redis) are left alone.
 rp_clear_cache() {
     local scope
     scope=$(python3 -c 'import sys
@@ -355,14 +387,14 @@ h = 2166136261
 for b in sys.argv[1].encode():
     h = ((h ^ b) * 16777619) & 0xffffffff
 print("%08x" % h)' "$1")
-    redis-cli -u "$REDIS_URL" --scan --pattern "apibench:cache:$scope:*" 2>/dev/null |
+    redis-cli -u "$REDIS_URL" --scan --pattern "${APIBENCH_REDIS_PREFIX:-}apibench:cache:$scope:*" 2>/dev/null |
         xargs -r -n 100 redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
 }
 
 # rp_drop_stream - deletes this run's job stream keys (APIBENCH_STREAM*) once 06-async and
 # its worker are stopped: jobs the sweep left queued belong to no later run.
 rp_drop_stream() {
-    redis-cli -u "$REDIS_URL" --scan --pattern "$APIBENCH_STREAM*" 2>/dev/null |
+    redis-cli -u "$REDIS_URL" --scan --pattern "${APIBENCH_REDIS_PREFIX:-}$APIBENCH_STREAM*" 2>/dev/null |
         xargs -r -n 100 redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
 }
 
@@ -656,7 +688,7 @@ rp_capacity() {
     local dir=$1 start=$2 ceiling=$3 known=()
     [ -f "$dir/article.json" ] && known=(--known "$dir/article.json")
     # shellcheck disable=SC2086
-    net_run rp_fg "${GEN_ON[@]}" "$BIN/apibench" capacity --target "${TARGETS[0]}" --mix "$MIX" --seed "$opt_seed" \
+    net_run rp_fg "${GEN_ON[@]}" "$BIN/apibench" capacity --target "$(rp_load_url)" --mix "$MIX" --seed "$opt_seed" \
         --out "$dir/capacity" --start "$start" ${ceiling:+--ceiling "$ceiling"} "${known[@]}" \
         --tolerance "$CAP_TOL" --slo-p99-ms "$SLO_P99_MS" --min-duration "${CAP_MIN_S}s" \
         --min-requests "$CAP_MIN_REQ" --max-duration "${CAP_MAX_S}s" --probe-warmup "$CAP_WARMUP" \
@@ -705,70 +737,17 @@ json.dump(m, open(dst, "w"), indent=2)
 EOF
 }
 
-# rp_load OUT RATE DURATION_S [FLAG...] - one measured open-loop phase against TARGETS with
-# no warm-up of its own, results in OUT.json + OUT.*.hgrm. Flags go to apibench run, after
-# those in LOAD_EXTRA. The generator runs on GEN_CPUS (rp_placement). With several
-# instances (apibench run takes one target), one generator per instance at RATE/K each,
-# merged by rp_merge_runs.
+# rp_load OUT RATE DURATION_S [FLAG...] - one measured open-loop phase with no warm-up of
+# its own against the one target, or the balancer of --instances K (rp_load_url); results
+# in OUT.json + OUT.*.hgrm + OUT.*.hlog. Flags go to apibench run, after those in
+# LOAD_EXTRA. The generator runs on GEN_CPUS (rp_placement). Several generators whose
+# segments merge exactly are scripts/distributed-run's business (docs/SEGMENTS.md).
 rp_load() {
-    local out=$1 rate=$2 dur=$3 k=${#TARGETS[@]} i pids=() rc=0
+    local out=$1 rate=$2 dur=$3
     shift 3
-    if [ "$k" -eq 1 ]; then
-        # shellcheck disable=SC2086
-        net_run rp_fg "${GEN_ON[@]}" "$BIN/apibench" run --target "${TARGETS[0]}" --rate "$rate" --duration "$dur" \
-            --warmup 0 --mix "$MIX" --seed "$opt_seed" --quiet --out "$out" $LOAD_EXTRA "${NET_RUN_ARGS[@]}" "$@"
-        return
-    fi
-    net_shape_targets || return 1
-    for ((i = 0; i < k; i++)); do
-        # shellcheck disable=SC2086
-        "${GEN_ON[@]}" "$BIN/apibench" run --target "${TARGETS[$i]}" \
-            --rate "$(awk -v r="$rate" -v k="$k" 'BEGIN { print r / k }')" --duration "$dur" \
-            --warmup 0 --mix "$MIX" --seed "$((opt_seed + i))" --quiet --out "$out.i$i" $LOAD_EXTRA "${NET_RUN_ARGS[@]}" "$@" &
-        pids+=("$!")
-    done
-    for i in "${pids[@]}"; do
-        wait "$i" || rc=1
-    done
-    net_unshape
-    rp_merge_runs "$out" "$k"
-    return "$rc"
-}
-
-# rp_merge_runs OUT K - OUT.json from OUT.i0.json .. OUT.i{K-1}.json: counts, rates, bytes
-# and errors add up; the mean is weighted by count; percentiles and max are the highest of
-# the instances (an upper bound: the JSON summaries cannot be merged exactly), marked
-# "merged_upper_bound". The spectra plot uses instance 0's .hgrm (copied to OUT.*).
-rp_merge_runs() {
-    python3 - "$1" "$2" <<'EOF'
-import json, sys, shutil, glob
-out, k = sys.argv[1], int(sys.argv[2])
-runs = []
-for i in range(k):
-    try:
-        runs.append(json.load(open("%s.i%d.json" % (out, i))))
-    except OSError:
-        pass
-if not runs:
-    sys.exit(1)
-m = json.loads(json.dumps(runs[0]))
-for key in ("intended_rate", "achieved_rate", "sent", "completed", "bytes_received"):
-    m[key] = sum(r.get(key, 0) or 0 for r in runs)
-for key in m.get("errors", {}):
-    m["errors"][key] = sum(r["errors"].get(key, 0) for r in runs)
-m["error_rate"] = m["errors"].get("total", 0) / max(m["sent"], 1)
-m["partial"] = any(r.get("partial") for r in runs)
-n = sum(r["latency"]["count"] for r in runs)
-m["latency"]["count"] = n
-m["latency"]["mean_ms"] = sum(r["latency"]["mean_ms"] * r["latency"]["count"] for r in runs) / max(n, 1)
-for key in m["latency"]:
-    if key.startswith("p") or key == "max_ms":
-        m["latency"][key] = max(r["latency"][key] for r in runs)
-m["merged_upper_bound"] = {"instances": k, "note": "percentiles and max: highest of the instances"}
-json.dump(m, open(out + ".json", "w"), indent=2)
-for f in glob.glob(out + ".i0.*.hgrm"):
-    shutil.copy(f, out + f[len(out) + 3:])
-EOF
+    # shellcheck disable=SC2086
+    net_run rp_fg "${GEN_ON[@]}" "$BIN/apibench" run --target "$(rp_load_url)" --rate "$rate" --duration "$dur" \
+        --warmup 0 --mix "$MIX" --seed "$opt_seed" --quiet --out "$out" $LOAD_EXTRA "${NET_RUN_ARGS[@]}" "$@"
 }
 
 # rp_calibrate DIR - offers the baseline rising rates (CAL_START, x CAL_FACTOR) and sets
@@ -883,10 +862,11 @@ rp_build_plans() {
     local name=$1 file=$2 sites own article
     sites=$(rp_psql "$DATABASE_URL" -c "SELECT quote_literal(coalesce(array_agg(site_id ORDER BY site_id), '{}'))
         FROM user_sites WHERE user_id = 1") || return 1
-    case "$name" in
-        01-*) own=$RP_NAIVE_PAGE_SQL article=$RP_NAIVE_SQL ;;
-        *) own=$RP_OPTIMISED_PAGE_SQL article=$RP_OPTIMISED_SQL ;;
-    esac
+    if rp_needs_has "$name" "indexes drop"; then
+        own=$RP_NAIVE_PAGE_SQL article=$RP_NAIVE_SQL
+    else
+        own=$RP_OPTIMISED_PAGE_SQL article=$RP_OPTIMISED_SQL
+    fi
     own=${own//:SITES/$sites}
     rp_explain "$file" "$own" "$name: its own headline query (first page, user 1's sites)"
     rp_explain "$file.article" "$article" "$name: the article's query of this step"

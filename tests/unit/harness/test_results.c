@@ -155,7 +155,9 @@ static void test_files(void **state)
         .config = config, .env = &env, .lg = &lg, .started_at = "a", .finished_at = "b"};
     assert_int_equal(results_write_all(base, &r, doc, err, sizeof err), 0);
     const char *files[] = {"run.json",         "run.latency.hgrm",  "run.latency_answered.hgrm",
-                           "run.service.hgrm", "run.send_lag.hgrm", "run.latest.latency.hgrm"};
+                           "run.service.hgrm", "run.send_lag.hgrm", "run.latest.latency.hgrm",
+                           "run.latency.hlog", "run.latency_answered.hlog", "run.service.hlog",
+                           "run.send_lag.hlog"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/sub/%s", dir, files[i]);
         assert_int_equal(access(path, R_OK), 0);
@@ -171,7 +173,7 @@ static void test_files(void **state)
         n++;
     }
     closedir(d);
-    assert_int_equal(n, 6);
+    assert_int_equal(n, 10);
     snprintf(path, sizeof path, "%s/sub/run.json", dir);
     json_t *back = json_load_file(path, 0, NULL);
     assert_non_null(back);
