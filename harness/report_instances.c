@@ -16,17 +16,6 @@ static char *read_in(const char *dir, const char *name)
     return REPORT_FMT_FITS(path, "%s/%s", dir, name) ? strbuf_read_file(path, NULL) : NULL;
 }
 
-static double kv(const char *text, const char *key)
-{
-    const char *v = text ? report_kv(text, key) : NULL;
-    char *end;
-    double x;
-    if (v == NULL || *v == '\0')
-        return NAN;
-    x = strtod(v, &end);
-    return end == v ? NAN : x;
-}
-
 static json_t *num(double x)
 {
     return isfinite(x) ? json_real(x) : json_null();
@@ -59,9 +48,9 @@ static json_t *point(const char *dir, int k)
     json_t *cap = REPORT_FMT_FITS(path, "%s/capacity/capacity.json", dir)
                       ? json_load_file(path, 0, NULL)
                       : NULL;
-    double window = (kv(sa, "wall_ns") - kv(sb, "wall_ns")) / 1e9;
+    double window = (report_kv_num(sa, "wall_ns") - report_kv_num(sb, "wall_ns")) / 1e9;
     double received = prom_change(mb, ma, "apibench_cache_invalidations_received_total");
-    double cpu = kv(ticks, "balancer_ticks") / kv(sa, "clk_tck") / window / kv(sa, "cores") * 100;
+    double cpu = report_kv_num(ticks, "balancer_ticks") / report_kv_num(sa, "clk_tck") / window / report_kv_num(sa, "cores") * 100;
     json_t *out;
 
     if (status)

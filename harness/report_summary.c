@@ -82,7 +82,7 @@ static json_t *num(double x)
     return isfinite(x) ? json_real(x) : json_null();
 }
 
-static double kv_num(const char *text, const char *key)
+double report_kv_num(const char *text, const char *key)
 {
     const char *v = text ? report_kv(text, key) : NULL;
     char *end;
@@ -97,7 +97,7 @@ static double kv_num(const char *text, const char *key)
 /* after - before of a key of the snapshots, NAN when either lacks it. */
 static double kv_delta(const char *before, const char *after, const char *key)
 {
-    return kv_num(after, key) - kv_num(before, key);
+    return report_kv_num(after, key) - report_kv_num(before, key);
 }
 
 static double prom_delta(const char *before, const char *after, const char *name,
@@ -194,7 +194,7 @@ static json_t *cache_block(const char *mb, const char *ma)
 static double cpu_pct(const char *sb, const char *sa, const char *key, double cores)
 {
     double ticks = kv_delta(sb, sa, key);
-    double hz = kv_num(sa, "clk_tck");
+    double hz = report_kv_num(sa, "clk_tck");
     double wall = kv_delta(sb, sa, "wall_ns") / 1e9;
     return ratio(ticks / hz, wall * cores) * 100.0;
 }
@@ -215,7 +215,7 @@ static double server_cpu_pct(const char *mb, const char *ma, const char *sb, con
 /* CPU seconds of a tick counter over the window, NAN when not measured. */
 static double cpu_seconds(const char *sb, const char *sa, const char *key)
 {
-    return ratio(kv_delta(sb, sa, key), kv_num(sa, "clk_tck"));
+    return ratio(kv_delta(sb, sa, key), report_kv_num(sa, "clk_tck"));
 }
 
 /* The server's CPU seconds over the window: its own process_cpu_seconds_total when
@@ -231,7 +231,7 @@ static double server_cpu_seconds(const char *mb, const char *ma, const char *sb,
 static json_t *cpu_block(const char *mb, const char *ma, const char *sb, const char *sa,
                          double requests)
 {
-    double cores = kv_num(sa, "cores");
+    double cores = report_kv_num(sa, "cores");
     double busy = kv_delta(sb, sa, "machine_busy_ticks");
     double total = kv_delta(sb, sa, "machine_total_ticks");
     double server = server_cpu_pct(mb, ma, sb, sa, cores);
@@ -1037,7 +1037,7 @@ static json_t *generator_block(const char *run_dir)
         num(jnum(identity, "lower")), "gzip", num(jnum(gzip, "lower")), "ceiling", "identity",
         identity, "gzip", gzip, "floor_ms", "common", floor_block(run_dir, "common"), "article",
         floor_block(run_dir, "article"), "body_bytes", "identity",
-        num(kv_num(body, "identity_bytes")), "gzip", num(kv_num(body, "gzip_bytes")));
+        num(report_kv_num(body, "identity_bytes")), "gzip", num(report_kv_num(body, "gzip_bytes")));
     free(body);
     return out;
 }
@@ -1052,7 +1052,7 @@ static json_t *placement_block(const char *info)
         const char *v = report_kv(info, keys[i]);
         json_object_set_new(out, as[i], v && *v ? json_string(v) : json_null());
     }
-    json_object_set_new(out, "cores", num(kv_num(info, "cores")));
+    json_object_set_new(out, "cores", num(report_kv_num(info, "cores")));
     return out;
 }
 
@@ -1112,10 +1112,10 @@ static json_t *run_block(const char *info)
         json_object_set_new(out, *k, v && *v ? json_string(v) : json_null());
     }
     for (const char *const *k = num_keys; *k; k++)
-        json_object_set_new(out, *k, num(kv_num(info, *k)));
-    json_object_set_new(out, "partial", json_boolean(kv_num(info, "partial") == 1));
-    json_object_set_new(out, "quick", json_boolean(kv_num(info, "quick") == 1));
-    json_object_set_new(out, "pgbouncer", json_boolean(kv_num(info, "pgbouncer") == 1));
+        json_object_set_new(out, *k, num(report_kv_num(info, *k)));
+    json_object_set_new(out, "partial", json_boolean(report_kv_num(info, "partial") == 1));
+    json_object_set_new(out, "quick", json_boolean(report_kv_num(info, "quick") == 1));
+    json_object_set_new(out, "pgbouncer", json_boolean(report_kv_num(info, "pgbouncer") == 1));
     return out;
 }
 
@@ -1143,19 +1143,19 @@ json_t *report_summary_build(const char *run_dir, char *err, size_t errlen)
                  strerror(errno));
         return NULL;
     }
-    slo_ms = kv_num(info, "slo_p99_ms");
+    slo_ms = report_kv_num(info, "slo_p99_ms");
     if (!isfinite(slo_ms))
         slo_ms = 500;
     out = json_pack("{s:s,s:o}", "format", "apibench-summary/2", "run", run_block(info));
-    cal_ms = kv_num(info, "calibration_p99_ms");
+    cal_ms = report_kv_num(info, "calibration_p99_ms");
     json_object_set_new(out, "calibration",
                         calibration_block(run_dir, isfinite(cal_ms) ? cal_ms : 10000));
     json_object_set_new(out, "generator", generator_block(run_dir));
     json_object_set_new(out, "cpu_placement", placement_block(info));
     /* range-checked as a double: converting NAN or 1e300 to int is undefined */
-    repeat_value = kv_num(info, "repeat");
+    repeat_value = report_kv_num(info, "repeat");
     repeats = repeat_value >= 1 && repeat_value <= REPORT_MAX_REPEATS ? (int)repeat_value : 1;
-    common_rate = kv_num(info, "common_rate");
+    common_rate = report_kv_num(info, "common_rate");
     list = json_array();
     builds = report_kv(info, "builds");
     if (builds) {

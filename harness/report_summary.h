@@ -28,6 +28,8 @@ bool report_step_holds(const json_t *run, double slo_ms);
 /* Looks up key in text made of `key=value` lines. Returns a pointer into a static buffer
  * holding the value (valid until the next call), or NULL when absent. */
 const char *report_kv(const char *text, const char *key);
+/* report_kv's value as a number; NAN when absent or not a number. */
+double report_kv_num(const char *text, const char *key);
 
 /* Sorts the n values of v in place and returns percentile p (0..100) by the rank rule of
  * hist_percentile_rank. NAN when n is 0. */
