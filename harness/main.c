@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"capacity", capacity_main, "find the highest rate a target holds under the SLO (search)"},
     {"report", report_main, "write report.md for a results folder"},
     {"compare", compare_main, "compare two results folders (two machines or configurations)"},
+    {"lab", lab_main, "workshop: check a lab (build, correctness, speed-up; lab check --help)"},
 };
 
 static void usage(FILE *out)

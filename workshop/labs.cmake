@@ -18,3 +18,6 @@ foreach(dir ${LAB_DIRS})
     target_link_libraries(${t} PRIVATE apibench_core)
   endforeach()
 endforeach()
+
+# `apibench lab check` runs scripts/lab-check from this source tree.
+target_compile_definitions(apibench_harness PRIVATE APIBENCH_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
