@@ -156,7 +156,9 @@ static bool score_speed(const struct score_args *a, json_t *res, char *reason, s
     double p = lab_mann_whitney_p_lower(u, n, n);
     bool significant = p < LAB_ALPHA;
     bool ref_faster = ref_med > 1.0;
-    double share = ref_faster ? (med - 1.0) / (ref_med - 1.0) : NAN;
+    /* on the log scale: speed-ups multiply, and small figures are noisy (a 1 ms and a
+     * 0.5 ms mean are each "about 100x" over a 100 ms one) */
+    double share = ref_faster ? log(med) / log(ref_med) : NAN;
     json_object_set_new(res, "metric", json_string(a->metric));
     json_object_set_new(res, "unit", json_string(a->unit));
     json_object_set_new(res, "previous", runs_json(a->previous_build, a->prev, a->nprev));
