@@ -80,6 +80,15 @@ static json_t *runs_json(const char *build, const double *v, int n)
                      lab_median(v, (size_t)n), "min", lo, "max", hi, "runs", runs);
 }
 
+/* One line of the summary: a build's median and range, from its runs_json object. */
+static void print_runs(const char *role, json_t *res, const char *key)
+{
+    json_t *o = json_object_get(res, key);
+    printf("  %-9s %-26s %10.3f [%.3f..%.3f]\n", role, json_string_value(json_object_get(o, "build")),
+           json_real_value(json_object_get(o, "median")), json_real_value(json_object_get(o, "min")),
+           json_real_value(json_object_get(o, "max")));
+}
+
 struct score_args {
     const char *lab, *student, *out, *started_at, *build_error, *incorrect;
     const char *metric, *unit, *previous_build, *lab_build, *reference_build;
@@ -171,15 +180,9 @@ static bool score_speed(const struct score_args *a, json_t *res, char *reason, s
                         json_pack("{s:f, s:f, s:f, s:b}", "u", u, "p", p, "alpha", LAB_ALPHA,
                                   "significant", significant));
     printf("%s (%s), median [min..max] of %zu runs:\n", a->metric, a->unit, n);
-    printf("  previous %-22s %10.3f [%.3f..%.3f]\n", a->previous_build, lab_median(a->prev, n),
-           json_real_value(json_object_get(json_object_get(res, "previous"), "min")),
-           json_real_value(json_object_get(json_object_get(res, "previous"), "max")));
-    printf("  lab      %-22s %10.3f [%.3f..%.3f]\n", a->lab_build, lab_median(a->mine, n),
-           json_real_value(json_object_get(json_object_get(res, "lab_build"), "min")),
-           json_real_value(json_object_get(json_object_get(res, "lab_build"), "max")));
-    printf("  reference %-21s %10.3f [%.3f..%.3f]\n", a->reference_build, lab_median(a->ref, n),
-           json_real_value(json_object_get(json_object_get(res, "reference"), "min")),
-           json_real_value(json_object_get(json_object_get(res, "reference"), "max")));
+    print_runs("previous", res, "previous");
+    print_runs("lab", res, "lab_build");
+    print_runs("reference", res, "reference");
     printf("speed-up %.2fx [%.2f..%.2f]; reference %.2fx; share of the reference's %s",
            med, lo, hi, ref_med, ref_faster ? "" : "n/a");
     if (ref_faster)
