@@ -27,7 +27,7 @@
 #define LAB_PASS_SHARE 0.5
 
 static const char usage[] =
-    "usage: apibench lab check NN [--student NAME] [--reference] [--runs N] [--quiet]\n"
+    "usage: apibench lab check NN [--student NAME] [--reference] [...]  (lab check --help)\n"
     "       apibench lab score [options]   (used by lab check; see below)\n"
     "\n"
     "lab check NN: builds apibench-lab-NN from workshop/labs/NN-name/solution.c, checks\n"
