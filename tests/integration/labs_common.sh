@@ -21,10 +21,9 @@ lab_expect() {
     lab=$(basename "$SOURCE_DIR"/workshop/labs/"$nn"-*)
     flags=(--student "$who" --results "$LABS_TMP" --database-url "$T_DATABASE_URL" --port-base 26340)
     [ "$who" = reference ] && flags+=(--reference)
-    start=$SECONDS
+    start=$SECONDS rc=0
     APP_DATABASE_URL=$T_APP_DATABASE_URL WORKER_DATABASE_URL=$T_WORKER_DATABASE_URL \
-        "$BUILD_DIR/apibench" lab check "$nn" "${flags[@]}" >"$LABS_TMP/$nn.$who.log" 2>&1
-    rc=$?
+        "$BUILD_DIR/apibench" lab check "$nn" "${flags[@]}" >"$LABS_TMP/$nn.$who.log" 2>&1 || rc=$?
     note "lab $nn, $who: exit $rc in $((SECONDS - start)) s"
     sed -n '/^speed-up\|^Mann-Whitney\|^verdict/p' "$LABS_TMP/$nn.$who.log"
     json=$LABS_TMP/$who/$lab.json
