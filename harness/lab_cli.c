@@ -23,9 +23,6 @@
 #define APIBENCH_SOURCE_DIR "."
 #endif
 
-#define LAB_ALPHA 0.05
-#define LAB_PASS_SHARE 0.5
-
 static const char usage[] =
     "usage: apibench lab check NN [--student NAME] [--reference] [...]  (lab check --help)\n"
     "       apibench lab score [options]   (used by lab check; see below)\n"
@@ -151,56 +148,44 @@ static int parse_score_args(int argc, char **argv, struct score_args *a)
 static bool score_speed(const struct score_args *a, json_t *res, char *reason, size_t rlen)
 {
     size_t n = (size_t)a->nprev;
-    double s_lab[LAB_MAX_RUNS], s_ref[LAB_MAX_RUNS];
-    if (!lab_speedups(a->prev, a->mine, n, s_lab) || !lab_speedups(a->prev, a->ref, n, s_ref)) {
+    struct lab_judgement j;
+    if (!lab_judge(a->prev, a->mine, a->ref, n, &j)) {
         snprintf(reason, rlen, "a measured figure was not positive: the load failed?");
         return false;
     }
-    double med = lab_median(s_lab, n), ref_med = lab_median(s_ref, n), lo = s_lab[0], hi = s_lab[0];
-    for (size_t i = 1; i < n; i++) {
-        lo = fmin(lo, s_lab[i]);
-        hi = fmax(hi, s_lab[i]);
-    }
-    double u = lab_mann_whitney_u(a->mine, n, a->prev, n);
-    double p = lab_mann_whitney_p_lower(u, n, n);
-    bool significant = p < LAB_ALPHA;
-    bool ref_faster = ref_med > 1.0;
-    /* on the log scale: speed-ups multiply, and small figures are noisy (a 1 ms and a
-     * 0.5 ms mean are each "about 100x" over a 100 ms one) */
-    double share = ref_faster ? log(med) / log(ref_med) : NAN;
     json_object_set_new(res, "metric", json_string(a->metric));
     json_object_set_new(res, "unit", json_string(a->unit));
     json_object_set_new(res, "previous", runs_json(a->previous_build, a->prev, a->nprev));
     json_object_set_new(res, "lab_build", runs_json(a->lab_build, a->mine, a->nmine));
     json_object_set_new(res, "reference", runs_json(a->reference_build, a->ref, a->nref));
-    json_object_set_new(res, "speedup", json_pack("{s:f, s:f, s:f}", "median", med, "min", lo, "max", hi));
-    json_object_set_new(res, "reference_speedup", json_real(ref_med));
-    json_object_set_new(res, "share_of_reference", ref_faster ? json_real(share) : json_null());
+    json_object_set_new(res, "speedup", json_pack("{s:f, s:f, s:f}", "median", j.speedup_median,
+                                                  "min", j.speedup_min, "max", j.speedup_max));
+    json_object_set_new(res, "reference_speedup", json_real(j.reference_speedup));
+    json_object_set_new(res, "share_of_reference",
+                        j.reference_faster ? json_real(j.share) : json_null());
     json_object_set_new(res, "mann_whitney",
-                        json_pack("{s:f, s:f, s:f, s:b}", "u", u, "p", p, "alpha", LAB_ALPHA,
-                                  "significant", significant));
+                        json_pack("{s:f, s:f, s:f, s:b}", "u", j.u, "p", j.p, "alpha", LAB_ALPHA,
+                                  "significant", j.significant));
     printf("%s (%s), median [min..max] of %zu runs:\n", a->metric, a->unit, n);
     print_runs("previous", res, "previous");
     print_runs("lab", res, "lab_build");
     print_runs("reference", res, "reference");
-    printf("speed-up %.2fx [%.2f..%.2f]; reference %.2fx; share of the reference's %s",
-           med, lo, hi, ref_med, ref_faster ? "" : "n/a");
-    if (ref_faster)
-        printf("%.0f%%", 100.0 * share);
-    printf("\nMann-Whitney U = %.1f, p = %.4f (one-sided, exact): %s at alpha %.2f\n", u, p,
-           significant ? "significant" : "not significant", LAB_ALPHA);
-    if (!ref_faster) {
+    printf("speed-up %.2fx [%.2f..%.2f]; reference %.2fx; share of the reference's ",
+           j.speedup_median, j.speedup_min, j.speedup_max, j.reference_speedup);
+    if (j.reference_faster)
+        printf("%.0f%%\n", 100.0 * j.share);
+    else
+        printf("n/a\n");
+    printf("Mann-Whitney U = %.1f, p = %.4f (one-sided, exact): %s at alpha %.2f\n", j.u, j.p,
+           j.significant ? "significant" : "not significant", LAB_ALPHA);
+    if (!j.reference_faster)
         snprintf(reason, rlen, "the reference was not faster than %s here (%.2fx): the machine "
-                 "is too busy to judge; run the check again", a->previous_build, ref_med);
-        return false;
-    }
-    if (share < LAB_PASS_SHARE || !significant) {
+                 "is too busy to judge; run the check again", a->previous_build, j.reference_speedup);
+    else if (!j.pass)
         snprintf(reason, rlen, "speed-up %.2fx is %.0f%% of the reference's %.2fx (pass: %.0f%%), "
-                 "p = %.4f%s", med, 100.0 * share, ref_med, 100.0 * LAB_PASS_SHARE, p,
-                 significant ? "" : " (not significant)");
-        return false;
-    }
-    return true;
+                 "p = %.4f%s", j.speedup_median, 100.0 * j.share, j.reference_speedup,
+                 100.0 * LAB_PASS_SHARE, j.p, j.significant ? "" : " (not significant)");
+    return j.pass;
 }
 
 static int write_json(const char *path, json_t *res)

@@ -84,3 +84,27 @@ bool lab_speedups(const double *previous, const double *build, size_t n, double 
     }
     return true;
 }
+
+bool lab_judge(const double *previous, const double *lab, const double *reference, size_t n,
+               struct lab_judgement *j)
+{
+    double s_lab[LAB_MAX_RUNS], s_ref[LAB_MAX_RUNS];
+    *j = (struct lab_judgement){0};
+    if (n < 2 || n > LAB_MAX_RUNS || !lab_speedups(previous, lab, n, s_lab) ||
+        !lab_speedups(previous, reference, n, s_ref))
+        return false;
+    j->speedup_median = lab_median(s_lab, n);
+    j->speedup_min = j->speedup_max = s_lab[0];
+    for (size_t i = 1; i < n; i++) {
+        j->speedup_min = fmin(j->speedup_min, s_lab[i]);
+        j->speedup_max = fmax(j->speedup_max, s_lab[i]);
+    }
+    j->reference_speedup = lab_median(s_ref, n);
+    j->reference_faster = j->reference_speedup > 1.0;
+    j->share = j->reference_faster ? log(j->speedup_median) / log(j->reference_speedup) : NAN;
+    j->u = lab_mann_whitney_u(lab, n, previous, n);
+    j->p = lab_mann_whitney_p_lower(j->u, n, n);
+    j->significant = j->p < LAB_ALPHA;
+    j->pass = j->reference_faster && j->share >= LAB_PASS_SHARE && j->significant;
+    return true;
+}

@@ -8,6 +8,8 @@
 #include <stddef.h>
 
 #define LAB_MAX_RUNS 32
+#define LAB_ALPHA 0.05      /* the Mann-Whitney test's significance level */
+#define LAB_PASS_SHARE 0.5  /* the share of the reference's speed-up a pass needs */
 
 /* Median of n values (n >= 1); the mean of the middle two when n is even. */
 double lab_median(const double *v, size_t n);
@@ -25,5 +27,24 @@ double lab_mann_whitney_p_lower(double u, size_t na, size_t nb);
  * where lower is better). Fills speedup (n entries); returns false when a build figure is
  * not positive. */
 bool lab_speedups(const double *previous, const double *build, size_t n, double *speedup);
+
+/* How a lab's runs compare with the previous build's and the reference's. */
+struct lab_judgement {
+    double speedup_median, speedup_min, speedup_max; /* previous[i] / lab[i] */
+    double reference_speedup;                        /* median of previous[i] / reference[i] */
+    /* ln(speedup_median) / ln(reference_speedup): on the log scale, because speed-ups
+     * multiply and small figures are noisy (1 ms and 0.5 ms are both "about 100x" over
+     * 100 ms). NAN when the reference was not faster. */
+    double share;
+    double u, p;       /* Mann-Whitney U of the lab's runs against the previous build's */
+    bool significant;  /* p < LAB_ALPHA */
+    bool reference_faster;
+    bool pass;         /* reference_faster, share >= LAB_PASS_SHARE and significant */
+};
+
+/* Judges n runs of each build (a metric where lower is better; run i of each measured in
+ * the same round). n in 2..LAB_MAX_RUNS. Returns false when a figure is not positive. */
+bool lab_judge(const double *previous, const double *lab, const double *reference, size_t n,
+               struct lab_judgement *j);
 
 #endif

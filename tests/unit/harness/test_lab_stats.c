@@ -80,12 +80,49 @@ static void test_median_and_speedups(void **state)
     assert_false(lab_speedups(prev, zero, 3, s));
 }
 
+/* The verdict's rules: share on the log scale, significance, a reference that must win. */
+static void test_judge(void **state)
+{
+    (void)state;
+    struct lab_judgement j;
+    const double prev[] = {100, 110, 90, 105, 95};
+    const double ref[] = {1, 1.1, 0.9, 1.05, 0.95};     /* 100x every round */
+    const double ten[] = {10, 11, 9, 10.5, 9.5};        /* 10x: half of 100x on the log scale */
+    const double five[] = {20, 22, 18, 21, 19};         /* 5x: 35% */
+    const double same[] = {101, 108, 92, 104, 96};      /* the previous build again */
+    assert_true(lab_judge(prev, ten, ref, 5, &j));
+    assert_close(j.speedup_median, 10.0);
+    assert_close(j.reference_speedup, 100.0);
+    assert_close(j.share, 0.5);
+    assert_true(j.significant);
+    assert_close(j.p, 1.0 / 252);
+    assert_true(j.pass);
+    assert_true(lab_judge(prev, five, ref, 5, &j));
+    assert_close(j.share, log(5.0) / log(100.0));
+    assert_true(j.significant);
+    assert_false(j.pass);
+    assert_true(lab_judge(prev, same, ref, 5, &j));
+    assert_false(j.significant);
+    assert_false(j.pass);
+    /* the lab equals the reference, but the reference did not beat the previous build */
+    assert_true(lab_judge(prev, same, same, 5, &j));
+    assert_false(j.reference_faster);
+    assert_true(isnan(j.share));
+    assert_false(j.pass);
+    /* fast but not significant: two runs each cannot reach p < 0.05 (p >= 1/6) */
+    assert_true(lab_judge(prev, ten, ref, 2, &j));
+    assert_false(j.significant);
+    assert_false(j.pass);
+    const double zero[] = {0, 1, 1, 1, 1};
+    assert_false(lab_judge(prev, zero, ref, 5, &j));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_5_5),          cmocka_unit_test(test_exact_3_4),
         cmocka_unit_test(test_exact_2_2),          cmocka_unit_test(test_u_statistic),
-        cmocka_unit_test(test_median_and_speedups),
+        cmocka_unit_test(test_median_and_speedups), cmocka_unit_test(test_judge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
