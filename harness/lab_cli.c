@@ -81,9 +81,10 @@ static json_t *runs_json(const char *build, const double *v, int n)
 static void print_runs(const char *role, json_t *res, const char *key)
 {
     json_t *o = json_object_get(res, key);
-    printf("  %-9s %-26s %10.3f [%.3f..%.3f]\n", role, json_string_value(json_object_get(o, "build")),
-           json_real_value(json_object_get(o, "median")), json_real_value(json_object_get(o, "min")),
-           json_real_value(json_object_get(o, "max")));
+    printf("  %-9s %-26s %10.3f [%.3f..%.3f]\n", role,
+           json_string_value(json_object_get(o, "build")),
+           json_real_value(json_object_get(o, "median")),
+           json_real_value(json_object_get(o, "min")), json_real_value(json_object_get(o, "max")));
 }
 
 struct score_args {
@@ -106,39 +107,58 @@ static int parse_score_args(int argc, char **argv, struct score_args *a)
             return -1;
         }
         i++;
-        if (!strcmp(f, "--lab")) a->lab = v;
-        else if (!strcmp(f, "--student")) a->student = v;
-        else if (!strcmp(f, "--out")) a->out = v;
-        else if (!strcmp(f, "--started-at")) a->started_at = v;
-        else if (!strcmp(f, "--check-seconds")) a->check_seconds = atof(v);
-        else if (!strcmp(f, "--build-error")) a->build_error = v;
-        else if (!strcmp(f, "--incorrect")) a->incorrect = v;
-        else if (!strcmp(f, "--metric")) a->metric = v;
-        else if (!strcmp(f, "--unit")) a->unit = v;
-        else if (!strcmp(f, "--previous-build")) a->previous_build = v;
-        else if (!strcmp(f, "--reference-build")) a->reference_build = v;
-        else if (!strcmp(f, "--lab-build")) a->lab_build = v;
-        else if (!strcmp(f, "--previous")) a->nprev = parse_list(v, a->prev);
-        else if (!strcmp(f, "--lab-runs")) a->nmine = parse_list(v, a->mine);
-        else if (!strcmp(f, "--reference")) a->nref = parse_list(v, a->ref);
+        if (!strcmp(f, "--lab"))
+            a->lab = v;
+        else if (!strcmp(f, "--student"))
+            a->student = v;
+        else if (!strcmp(f, "--out"))
+            a->out = v;
+        else if (!strcmp(f, "--started-at"))
+            a->started_at = v;
+        else if (!strcmp(f, "--check-seconds"))
+            a->check_seconds = atof(v);
+        else if (!strcmp(f, "--build-error"))
+            a->build_error = v;
+        else if (!strcmp(f, "--incorrect"))
+            a->incorrect = v;
+        else if (!strcmp(f, "--metric"))
+            a->metric = v;
+        else if (!strcmp(f, "--unit"))
+            a->unit = v;
+        else if (!strcmp(f, "--previous-build"))
+            a->previous_build = v;
+        else if (!strcmp(f, "--reference-build"))
+            a->reference_build = v;
+        else if (!strcmp(f, "--lab-build"))
+            a->lab_build = v;
+        else if (!strcmp(f, "--previous"))
+            a->nprev = parse_list(v, a->prev);
+        else if (!strcmp(f, "--lab-runs"))
+            a->nmine = parse_list(v, a->mine);
+        else if (!strcmp(f, "--reference"))
+            a->nref = parse_list(v, a->ref);
         else {
             fprintf(stderr, "apibench lab score: unknown option %s\n", f);
             return -1;
         }
     }
     if (!a->lab || !a->student || !a->out || !a->started_at) {
-        fprintf(stderr, "apibench lab score: --lab, --student, --out and --started-at are required\n");
+        fprintf(stderr,
+                "apibench lab score: --lab, --student, --out and --started-at are required\n");
         return -1;
     }
     if (a->build_error || a->incorrect)
         return 0;
     if (!a->metric || !a->unit || !a->previous_build || !a->reference_build) {
-        fprintf(stderr, "apibench lab score: --metric, --unit, --previous-build and --reference-build are required\n");
+        fprintf(stderr, "apibench lab score: --metric, --unit, --previous-build and "
+                        "--reference-build are required\n");
         return -1;
     }
     if (a->nprev < 2 || a->nprev != a->nmine || a->nprev != a->nref) {
-        fprintf(stderr, "apibench lab score: --previous, --lab-runs and --reference need the same "
-                        "number (2..%d) of comma-separated figures\n", LAB_MAX_RUNS);
+        fprintf(stderr,
+                "apibench lab score: --previous, --lab-runs and --reference need the same "
+                "number (2..%d) of comma-separated figures\n",
+                LAB_MAX_RUNS);
         return -1;
     }
     return 0;
@@ -158,8 +178,9 @@ static bool score_speed(const struct score_args *a, json_t *res, char *reason, s
     json_object_set_new(res, "previous", runs_json(a->previous_build, a->prev, a->nprev));
     json_object_set_new(res, "lab_build", runs_json(a->lab_build, a->mine, a->nmine));
     json_object_set_new(res, "reference", runs_json(a->reference_build, a->ref, a->nref));
-    json_object_set_new(res, "speedup", json_pack("{s:f, s:f, s:f}", "median", j.speedup_median,
-                                                  "min", j.speedup_min, "max", j.speedup_max));
+    json_object_set_new(res, "speedup",
+                        json_pack("{s:f, s:f, s:f}", "median", j.speedup_median, "min",
+                                  j.speedup_min, "max", j.speedup_max));
     json_object_set_new(res, "reference_speedup", json_real(j.reference_speedup));
     json_object_set_new(res, "share_of_reference",
                         j.reference_faster ? json_real(j.share) : json_null());
@@ -179,12 +200,16 @@ static bool score_speed(const struct score_args *a, json_t *res, char *reason, s
     printf("Mann-Whitney U = %.1f, p = %.4f (one-sided, exact): %s at alpha %.2f\n", j.u, j.p,
            j.significant ? "significant" : "not significant", LAB_ALPHA);
     if (!j.reference_faster)
-        snprintf(reason, rlen, "the reference was not faster than %s here (%.2fx): the machine "
-                 "is too busy to judge; run the check again", a->previous_build, j.reference_speedup);
+        snprintf(reason, rlen,
+                 "the reference was not faster than %s here (%.2fx): the machine "
+                 "is too busy to judge; run the check again",
+                 a->previous_build, j.reference_speedup);
     else if (!j.pass)
-        snprintf(reason, rlen, "speed-up %.2fx is %.0f%% of the reference's %.2fx (pass: %.0f%%), "
-                 "p = %.4f%s", j.speedup_median, 100.0 * j.share, j.reference_speedup,
-                 100.0 * LAB_PASS_SHARE, j.p, j.significant ? "" : " (not significant)");
+        snprintf(reason, rlen,
+                 "speed-up %.2fx is %.0f%% of the reference's %.2fx (pass: %.0f%%), "
+                 "p = %.4f%s",
+                 j.speedup_median, 100.0 * j.share, j.reference_speedup, 100.0 * LAB_PASS_SHARE,
+                 j.p, j.significant ? "" : " (not significant)");
     return j.pass;
 }
 
@@ -192,7 +217,8 @@ static int write_json(const char *path, json_t *res)
 {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp ||
-        json_dump_file(res, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) != 0 ||
+        json_dump_file(res, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) !=
+            0 ||
         rename(tmp, path) != 0) {
         fprintf(stderr, "apibench lab score: cannot write %s: %s\n", path, strerror(errno));
         return -1;
@@ -220,9 +246,10 @@ static int score_main(int argc, char **argv)
     } else {
         verdict = score_speed(&a, res, reason, sizeof reason) ? "pass" : "not fast enough";
     }
-    static const char *const speed_keys[] = {"metric", "unit", "previous", "lab_build", "reference",
-                                             "speedup", "reference_speedup",
-                                             "share_of_reference", "mann_whitney"};
+    static const char *const speed_keys[] = {
+        "metric",      "unit",    "previous",          "lab_build",
+        "reference",   "speedup", "reference_speedup", "share_of_reference",
+        "mann_whitney"};
     for (size_t i = 0; i < sizeof speed_keys / sizeof speed_keys[0]; i++)
         if (!json_object_get(res, speed_keys[i]))
             json_object_set_new(res, speed_keys[i], json_null());

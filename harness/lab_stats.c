@@ -58,8 +58,8 @@ double lab_mann_whitney_p_lower(double u, size_t na, size_t nb)
         cur[0] = 1.0; /* m = 0 */
         for (size_t m = 1; m <= na; m++)
             for (size_t x = 0; x <= m * k; x++)
-                cur[m * stride + x] = prev[m * stride + x] +
-                                      (x >= k ? cur[(m - 1) * stride + x - k] : 0.0);
+                cur[m * stride + x] =
+                    prev[m * stride + x] + (x >= k ? cur[(m - 1) * stride + x - k] : 0.0);
         double *t = prev;
         prev = cur;
         cur = t;

@@ -8,8 +8,8 @@
 #include <stddef.h>
 
 #define LAB_MAX_RUNS 32
-#define LAB_ALPHA 0.05      /* the Mann-Whitney test's significance level */
-#define LAB_PASS_SHARE 0.5  /* the share of the reference's speed-up a pass needs */
+#define LAB_ALPHA 0.05     /* the Mann-Whitney test's significance level */
+#define LAB_PASS_SHARE 0.5 /* the share of the reference's speed-up a pass needs */
 
 /* Median of n values (n >= 1); the mean of the middle two when n is even. */
 double lab_median(const double *v, size_t n);
@@ -36,10 +36,10 @@ struct lab_judgement {
      * multiply and small figures are noisy (1 ms and 0.5 ms are both "about 100x" over
      * 100 ms). NAN when the reference was not faster. */
     double share;
-    double u, p;       /* Mann-Whitney U of the lab's runs against the previous build's */
-    bool significant;  /* p < LAB_ALPHA */
+    double u, p;      /* Mann-Whitney U of the lab's runs against the previous build's */
+    bool significant; /* p < LAB_ALPHA */
     bool reference_faster;
-    bool pass;         /* reference_faster, share >= LAB_PASS_SHARE and significant */
+    bool pass; /* reference_faster, share >= LAB_PASS_SHARE and significant */
 };
 
 /* Judges n runs of each build (a metric where lower is better; run i of each measured in

@@ -86,10 +86,10 @@ static void test_judge(void **state)
     (void)state;
     struct lab_judgement j;
     const double prev[] = {100, 110, 90, 105, 95};
-    const double ref[] = {1, 1.1, 0.9, 1.05, 0.95};     /* 100x every round */
-    const double ten[] = {10, 11, 9, 10.5, 9.5};        /* 10x: half of 100x on the log scale */
-    const double five[] = {20, 22, 18, 21, 19};         /* 5x: 35% */
-    const double same[] = {101, 108, 92, 104, 96};      /* the previous build again */
+    const double ref[] = {1, 1.1, 0.9, 1.05, 0.95}; /* 100x every round */
+    const double ten[] = {10, 11, 9, 10.5, 9.5};    /* 10x: half of 100x on the log scale */
+    const double five[] = {20, 22, 18, 21, 19};     /* 5x: 35% */
+    const double same[] = {101, 108, 92, 104, 96};  /* the previous build again */
     assert_true(lab_judge(prev, ten, ref, 5, &j));
     assert_close(j.speedup_median, 10.0);
     assert_close(j.reference_speedup, 100.0);
@@ -120,8 +120,8 @@ static void test_judge(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exact_5_5),          cmocka_unit_test(test_exact_3_4),
-        cmocka_unit_test(test_exact_2_2),          cmocka_unit_test(test_u_statistic),
+        cmocka_unit_test(test_exact_5_5),           cmocka_unit_test(test_exact_3_4),
+        cmocka_unit_test(test_exact_2_2),           cmocka_unit_test(test_u_statistic),
         cmocka_unit_test(test_median_and_speedups), cmocka_unit_test(test_judge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,8 +26,8 @@ static int lab_latest(struct dbconn *c, const struct caller *who, const struct l
 }
 
 /* TODO: one statement instead of one per row? */
-static int lab_device_readings(struct dbconn *c, const struct caller *who, int device_id,
-                               int hours, int limit, json_t **out, struct apierr *err)
+static int lab_device_readings(struct dbconn *c, const struct caller *who, int device_id, int hours,
+                               int limit, json_t **out, struct apierr *err)
 {
     return queries_naive.device_readings(c, who, device_id, hours, limit, out, err);
 }
@@ -39,8 +39,8 @@ static int lab_device_detail(struct dbconn *c, const struct caller *who, int dev
 }
 
 static int lab_ingest(struct dbconn *c, const struct caller *who, int device_id,
-                      const struct reading_in *rows, size_t nrows, bool global_lock,
-                      int *site_id, json_t **out, struct apierr *err)
+                      const struct reading_in *rows, size_t nrows, bool global_lock, int *site_id,
+                      json_t **out, struct apierr *err)
 {
     return queries_naive.ingest(c, who, device_id, rows, nrows, global_lock, site_id, out, err);
 }

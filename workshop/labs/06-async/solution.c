@@ -13,8 +13,7 @@ static struct jobs *lab_open(const struct config *cfg, char *err, size_t errlen)
 }
 
 static int lab_submit(struct jobs *j, struct reqctx *ctx, const struct caller *who,
-                      const struct report_request *req, struct job_reply *reply,
-                      struct apierr *err)
+                      const struct report_request *req, struct job_reply *reply, struct apierr *err)
 {
     /* TODO: record the job and queue it; reply 202 with its location. */
     return jobs_inline.submit(j, ctx, who, req, reply, err);
