@@ -1,4 +1,5 @@
 # labs_common.sh - shared by test_labs_reference.sh and test_labs_scaffold.sh: one seeded
+# shellcheck shell=bash
 # database (apibench_t_labs_<kind>, scale 1), and lab_expect NN KIND running
 # `apibench lab check NN` (servers on ports 26341-26343) and judging its verdict.
 # shellcheck source=tests/integration/lib.sh
@@ -46,5 +47,5 @@ lab_expect() {
 labs_copies_gone() {
     local left
     left=$(admin_psql -Atc "SELECT count(*) FROM pg_database WHERE datname LIKE '${LABS_DB}_lab%'")
-    check '[ "$left" = 0 ]' "the checks dropped their database copies"
+    check "[ '$left' = 0 ]" "the checks dropped their database copies"
 }
