@@ -1,7 +1,7 @@
 # labs_common.sh - shared by test_labs_reference.sh and test_labs_scaffold.sh: one seeded
-# shellcheck shell=bash
 # database (apibench_t_labs_<kind>, scale 1), and lab_expect NN KIND running
 # `apibench lab check NN` (servers on ports 26341-26343) and judging its verdict.
+# shellcheck shell=bash
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
