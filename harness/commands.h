@@ -14,7 +14,7 @@ int capacity_main(int argc, char **argv); /* harness/: capacity search, or --che
 int merge_main(int argc, char **argv);    /* harness/: segment runs -> one run result */
 int report_main(int argc, char **argv);   /* harness/: results folder -> report.md */
 int compare_main(int argc, char **argv);  /* harness/: two results folders -> one table */
-int lab_main(int argc, char **argv);      /* harness/: the workshop (setup, board, check) */
+int lab_main(int argc, char **argv);      /* harness/: the workshop (check, setup, board) */
 int lab_setup_main(int argc, char **argv);  /* harness/: a student's database, prefix, ports */
 int lab_board_main(int argc, char **argv);  /* harness/: the room's scoreboard */
 int network_main(int argc, char **argv);  /* harness/: a network profile, for scripts */

@@ -20,7 +20,7 @@ static const struct command commands[] = {
     {"merge", merge_main, "combine segment runs into one exact run result (.hlog histograms)"},
     {"report", report_main, "write report.md for a results folder"},
     {"compare", compare_main, "compare two results folders (two machines or configurations)"},
-    {"lab", lab_main, "workshop labs: setup a student, the room's board (apibench lab --help)"},
+    {"lab", lab_main, "workshop labs: check one, set up a student, the room's board (lab --help)"},
     {"network", network_main, "print a network profile (harness/networks/) for scripts"},
 };
 

@@ -1,0 +1,2 @@
+-- Lab 02-indexes: the indexes your query set needs (applied by apibench lab check before
+-- the lab build starts). Use CREATE INDEX IF NOT EXISTS: the check runs it more than once.

@@ -1,0 +1,3 @@
+-- Lab 06-async: the schema your jobs strategy needs beyond the jobs table (applied by
+-- apibench lab check before the lab build starts; it may run more than once, so use
+-- CREATE ... IF NOT EXISTS).
