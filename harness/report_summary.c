@@ -16,6 +16,7 @@
 #include "apibench/strbuf.h"
 #include "capacity.h"
 #include "hist.h"
+#include "report_ablation.h"
 #include "report_md.h"
 #include "report_prom.h"
 
@@ -971,6 +972,11 @@ static json_t *build_entry(const char *run_dir, const char *name, double slo_ms,
     snprintf(plan_file, sizeof plan_file, "plans/%.250s.txt", name);
     json_object_set_new(b, "plan", plan_block(run_dir, plan_file));
     json_object_set_new(b, "environment", env ? json_deep_copy(env) : json_null());
+    {
+        char *needs = slurp_in(bdir, "needs.txt"); /* the server's --needs, saved by reproduce */
+        json_object_set_new(b, "composition", report_ablation_composition(needs));
+        free(needs);
+    }
 
     for (size_t i = 0; i < (n ? n : 1); i++) {
         json_decref(common[i]);
@@ -1165,6 +1171,7 @@ json_t *report_summary_build(const char *run_dir, char *err, size_t errlen)
         free(copy);
     }
     json_object_set_new(out, "builds", list);
+    json_object_set_new(out, "ablation", report_ablation_build(list, repeats));
     plans = json_object();
     json_object_set_new(plans, "naive", plan_block(run_dir, "plans/01-baseline.txt"));
     json_object_set_new(plans, "article_indexes_only",
