@@ -1117,6 +1117,7 @@ static json_t *run_block(const char *info)
     json_object_set_new(out, "partial", json_boolean(kv_num(info, "partial") == 1));
     json_object_set_new(out, "quick", json_boolean(kv_num(info, "quick") == 1));
     json_object_set_new(out, "pgbouncer", json_boolean(kv_num(info, "pgbouncer") == 1));
+    json_object_set_new(out, "ablation", json_boolean(kv_num(info, "ablation") == 1));
     return out;
 }
 
@@ -1171,7 +1172,10 @@ json_t *report_summary_build(const char *run_dir, char *err, size_t errlen)
         free(copy);
     }
     json_object_set_new(out, "builds", list);
-    json_object_set_new(out, "ablation", report_ablation_build(list, repeats));
+    /* the ranking of the optimisations, for a run of scripts/reproduce --ablation */
+    json_object_set_new(out, "ablation",
+                        kv_num(info, "ablation") == 1 ? report_ablation_build(list, repeats)
+                                                      : json_null());
     plans = json_object();
     json_object_set_new(plans, "naive", plan_block(run_dir, "plans/01-baseline.txt"));
     json_object_set_new(plans, "article_indexes_only",
