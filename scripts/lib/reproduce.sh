@@ -235,6 +235,21 @@ rp_apply_sql() {
     fi
 }
 
+# rp_save_needs NAME FILE - build NAME's `--needs` (what it needs from the database and the
+# run, and its composition) into FILE; builds/NAME/needs.txt is what rp_composed reads and
+# the report matches ablation compositions by. An empty FILE when the server cannot say.
+rp_save_needs() {
+    local cmd
+    mapfile -t cmd < <(rp_server_cmd "$1")
+    "${cmd[@]}" --needs >"$2" 2>/dev/null || : >"$2"
+}
+
+# rp_composed NAME WHAT - true when build NAME's saved --needs (builds/NAME/needs.txt) has
+# WHAT as a line or a composition word ("worker", "encoder=gzip", "queries=naive").
+rp_composed() {
+    grep -qwF -- "$2" "$RUN/builds/$1/needs.txt" 2>/dev/null
+}
+
 # rp_index_state - the three build indexes that exist now, space-separated.
 rp_index_state() {
     rp_psql "$DATABASE_URL" -c "SELECT string_agg(indexname, ' ' ORDER BY indexname) FROM pg_indexes
@@ -876,15 +891,17 @@ rp_explain() {
 }
 
 # rp_build_plans NAME FILE - for build NAME (its index state is in place): EXPLAIN of its
-# own first-page headline query, then of the article's query of its step, into FILE.
+# own first-page headline query, then of the article's query of its step (naive or
+# optimised, as its composition's queries), into FILE.
 rp_build_plans() {
     local name=$1 file=$2 sites own article
     sites=$(rp_psql "$DATABASE_URL" -c "SELECT quote_literal(coalesce(array_agg(site_id ORDER BY site_id), '{}'))
         FROM user_sites WHERE user_id = 1") || return 1
-    case "$name" in
-        01-*) own=$RP_NAIVE_PAGE_SQL article=$RP_NAIVE_SQL ;;
-        *) own=$RP_OPTIMISED_PAGE_SQL article=$RP_OPTIMISED_SQL ;;
-    esac
+    if rp_composed "$name" queries=naive; then
+        own=$RP_NAIVE_PAGE_SQL article=$RP_NAIVE_SQL
+    else
+        own=$RP_OPTIMISED_PAGE_SQL article=$RP_OPTIMISED_SQL
+    fi
     own=${own//:SITES/$sites}
     rp_explain "$file" "$own" "$name: its own headline query (first page, user 1's sites)"
     rp_explain "$file.article" "$article" "$name: the article's query of this step"
