@@ -1111,9 +1111,14 @@ int report_md_write(const json_t *summary, FILE *out)
     fprintf(out, "## Each step and its measured effect\n\n");
     {
         const json_t *prev = NULL; /* the last build measured before this one */
+        /* an ablation's builds are compositions, not steps: no neighbour is "the step before" */
+        bool as_steps = !json_is_object(json_object_get(summary, "ablation"));
+        if (!as_steps)
+            fprintf(out, "An ablation run: its builds are compositions, not steps (their "
+                         "effects are in the Ablation section).\n\n");
         json_array_foreach(builds, i, b)
         {
-            if (prev == NULL)
+            if (prev == NULL || !as_steps)
                 fprintf(out, "- **%s**: %s.\n", json_string_value(json_object_get(b, "build")),
                         step_change(b));
             else
