@@ -196,6 +196,8 @@ static void print_help(const char *build_name)
         printf("  %-30s %s\n  %-30s [env %s; default %s]\n", flag, o->help, "",
                o->env ? o->env : "-", def);
     }
+    printf("  %-30s %s\n", "--needs",
+           "print what this build needs around it (indexes, schema, worker) and exit");
     printf("  %-30s %s\n", "--help", "print this and exit");
 }
 

@@ -282,6 +282,8 @@ static void queue_close(struct jobs *j)
 
 const struct jobs_ops jobs_queue = {
     .name = "queue",
+    .schema_file = "sql/async.sql",
+    .needs_worker = true,
     .open = queue_open,
     .submit = queue_submit,
     .render_metrics = queue_render_metrics,

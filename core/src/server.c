@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "apibench/accesslog.h"
+#include "apibench/composition.h"
 #include "apibench/db.h"
 #include "apibench/http.h"
 #include "apibench/indexes.h"
@@ -44,7 +45,12 @@ static int check_indexes(const struct server *srv, const char *prog)
 int server_main(const struct build *b, int argc, char **argv)
 {
     struct server srv = {.build = b};
-    char prog[64], err[512];
+    char prog[80], err[512];
+    for (int a = 1; a < argc; a++)
+        if (strcmp(argv[a], "--needs") == 0) {
+            build_print_needs(b, stdout);
+            return 0;
+        }
     snprintf(prog, sizeof prog, "apibench-%s", b->name);
     config_defaults(&srv.cfg);
     int rc = config_parse(&srv.cfg, b->name, argc, argv, err, sizeof err);

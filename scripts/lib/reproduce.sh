@@ -211,43 +211,53 @@ rp_app_role() {
     echo "${u%%:*}"
 }
 
+# rp_server_cmd NAME - the command that starts build NAME, one word per line (the usual
+# flags are added by rp_start_build): a named build's binary; 04-pgbouncer runs 03-cache's.
+rp_server_cmd() {
+    ablation_server_cmd "$1" && return 0 # an ablation's composition (scripts/lib/ablation.sh)
+    case "$1" in
+        04-pgbouncer) echo "$BIN/apibench-03-cache" ;;
+        *) echo "$BIN/apibench-$1" ;;
+    esac
+}
+
+# rp_needs NAME - what build NAME needs around it, from its own `--needs` (indexes
+# create|drop, schema FILE, worker, composition ...): decided by its strategies, never by
+# its name.
+rp_needs() {
+    local cmd
+    mapfile -t cmd < <(rp_server_cmd "$1")
+    [ -x "${cmd[0]}" ] || { echo "${cmd[0]} was not built" >&2; return 1; }
+    "${cmd[@]}" --needs
+}
+
+# rp_needs_has NAME LINE - true when build NAME's needs include LINE.
+rp_needs_has() {
+    rp_needs "$1" 2>/dev/null | grep -qx "$2"
+}
+
 # rp_apply_sql NAME - the index state (and extra schema) build NAME needs. Sets
 # INDEXES_CHANGED=1 when it created or dropped an index.
 rp_apply_sql() {
-    local name=$1 before after
+    local name=$1 needs before after file
+    needs=$(rp_needs "$name") || return 1
     before=$(rp_index_state)
-    case "$name" in
-        01-*)
-            rp_psql "$DATABASE_URL" -c "DROP INDEX IF EXISTS devices_status_id_idx;
-                DROP INDEX IF EXISTS readings_device_id_timestamp_idx;
-                DROP INDEX IF EXISTS readings_timestamp_idx" ;;
-        *)
-            rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/sql/indexes_article.sql" &&
-                rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/sql/index_headline.sql" ;;
-    esac || return 1
-    case "$name" in
-        06-*) [ -f "$APIBENCH_ROOT/sql/async.sql" ] && { rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/sql/async.sql" || return 1; } ;;
-    esac
+    if grep -qx "indexes drop" <<<"$needs"; then
+        rp_psql "$DATABASE_URL" -c "DROP INDEX IF EXISTS devices_status_id_idx;
+            DROP INDEX IF EXISTS readings_device_id_timestamp_idx;
+            DROP INDEX IF EXISTS readings_timestamp_idx"
+    else
+        rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/sql/indexes_article.sql" &&
+            rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/sql/index_headline.sql"
+    fi || return 1
+    for file in $(sed -n 's/^schema //p' <<<"$needs"); do
+        rp_psql "$DATABASE_URL" -f "$APIBENCH_ROOT/$file" || return 1
+    done
     after=$(rp_index_state)
     if [ "$before" != "$after" ]; then
         rp_log "indexes now: ${after:-none}; VACUUM ANALYZE"
         rp_fg rp_psql "$DATABASE_URL" -c "VACUUM ANALYZE devices" -c "VACUUM ANALYZE readings" || return 1
     fi
-}
-
-# rp_save_needs NAME FILE - build NAME's `--needs` (what it needs from the database and the
-# run, and its composition) into FILE; builds/NAME/needs.txt is what rp_composed reads and
-# the report matches ablation compositions by. An empty FILE when the server cannot say.
-rp_save_needs() {
-    local cmd
-    mapfile -t cmd < <(rp_server_cmd "$1")
-    "${cmd[@]}" --needs >"$2" 2>/dev/null || : >"$2"
-}
-
-# rp_composed NAME WHAT - true when build NAME's saved --needs (builds/NAME/needs.txt) has
-# WHAT as a line or a composition word ("worker", "encoder=gzip", "queries=naive").
-rp_composed() {
-    grep -qwF -- "$2" "$RUN/builds/$1/needs.txt" 2>/dev/null
 }
 
 # rp_index_state - the three build indexes that exist now, space-separated.
@@ -256,16 +266,16 @@ rp_index_state() {
         WHERE indexname IN ('devices_status_id_idx', 'readings_device_id_timestamp_idx', 'readings_timestamp_idx')"
 }
 
-# rp_start_build NAME DIR [EXE] - starts opt_instances instances of build NAME (the binary
-# of build EXE, default NAME; logs in DIR) on NAME's ports, and 06-async's worker first,
+# rp_start_build NAME DIR - starts opt_instances instances of build NAME (rp_server_cmd;
+# logs in DIR) on NAME's ports, and the worker first when the build needs one,
 # fills SERVER_PIDS and TARGETS, waits for /healthz. Returns 1 with DIR/status written
 # ("failed: reason") when one does not come up. rp_stop_build stops them all.
 rp_start_build() {
-    local name=$1 dir=$2 exe i port url t
+    local name=$1 dir=$2 cmd i port url t
     SERVER_PIDS=() TARGETS=()
-    exe=$BIN/apibench-${3:-$name}
-    [ -x "$exe" ] || { echo "failed: $exe was not built" >"$dir/status"; return 1; }
-    if [[ "$name" == 06-* ]]; then
+    mapfile -t cmd < <(rp_server_cmd "$name")
+    [ -x "${cmd[0]}" ] || { echo "failed: ${cmd[0]} was not built" >"$dir/status"; return 1; }
+    if rp_needs_has "$name" worker; then
         rp_start_worker "$dir" || return 1
     fi
     for ((i = 0; i < opt_instances; i++)); do
@@ -275,7 +285,7 @@ rp_start_build() {
             return 1
         fi
         # shellcheck disable=SC2086
-        APP_DATABASE_URL=$SERVER_DB_URL "${SRV_ON[@]}" "$exe" --port "$port" --quiet \
+        APP_DATABASE_URL=$SERVER_DB_URL "${SRV_ON[@]}" "${cmd[@]}" --port "$port" --quiet \
             --database-url "$SERVER_DB_URL" --redis-url "$REDIS_URL" $SERVER_EXTRA_FLAGS \
             >"$dir/server.$i.log" 2>&1 &
         SERVER_PIDS+=("$!")
@@ -891,13 +901,12 @@ rp_explain() {
 }
 
 # rp_build_plans NAME FILE - for build NAME (its index state is in place): EXPLAIN of its
-# own first-page headline query, then of the article's query of its step (naive or
-# optimised, as its composition's queries), into FILE.
+# own first-page headline query, then of the article's query of its step, into FILE.
 rp_build_plans() {
     local name=$1 file=$2 sites own article
     sites=$(rp_psql "$DATABASE_URL" -c "SELECT quote_literal(coalesce(array_agg(site_id ORDER BY site_id), '{}'))
         FROM user_sites WHERE user_id = 1") || return 1
-    if rp_composed "$name" queries=naive; then
+    if rp_needs_has "$name" "indexes drop"; then
         own=$RP_NAIVE_PAGE_SQL article=$RP_NAIVE_SQL
     else
         own=$RP_OPTIMISED_PAGE_SQL article=$RP_OPTIMISED_SQL

@@ -7,6 +7,7 @@
 #define APIBENCH_JOBS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "queries.h"
@@ -24,6 +25,10 @@ struct job_reply {
 
 struct jobs_ops {
     const char *name;
+    /* The SQL file (from the checkout's root) that creates this strategy's tables, and
+     * whether apibench-worker must run beside the server; NULL and false for inline. */
+    const char *schema_file;
+    bool needs_worker;
     struct jobs *(*open)(const struct config *cfg, char *err, size_t errlen);
     /* Handles a validated report request from who. Returns 0 with reply filled, or -1
      * with err (503 when the database or the queue is unavailable). */

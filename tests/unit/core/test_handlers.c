@@ -200,7 +200,7 @@ static int j_submit(struct jobs *j, struct reqctx *ctx, const struct caller *who
     reply->body = json_pack("{s:{s:i}}", "job", "id", 9);
     return 0;
 }
-static const struct jobs_ops fake_jobs = {"fake", NULL, j_submit, NULL, NULL};
+static const struct jobs_ops fake_jobs = {.name = "fake", .submit = j_submit};
 
 static const struct build fake_build = {"99-test", &fake_connections, &fake_queries,
                                         &fake_cache, &encoder_identity, &fake_jobs};
