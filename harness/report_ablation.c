@@ -186,7 +186,8 @@ static bool timeline_range(const json_t *b, double mean, double *lo, double *hi)
     json_array_foreach(tl, i, s)
     {
         json_t *m = json_object_get(s, "mean_ms");
-        if (!json_is_number(m) || json_integer_value(json_object_get(s, "responses")) <= 0)
+        /* numbers, not integers: summary.json's timelines are medians over repeats */
+        if (!json_is_number(m) || !(json_number_value(json_object_get(s, "responses")) > 0))
             continue;
         sum += json_number_value(m);
         sq += json_number_value(m) * json_number_value(m);
