@@ -175,7 +175,8 @@ static bool range_at(const json_t *b, const char *path, bool open_ok, double *lo
 }
 
 /* One repeat's mean: ±2 standard errors of the per-second means of the phase (the
- * timeline). Within-run spread only. False with fewer than 2 seconds answered. */
+ * timeline). Within-run spread only. False with fewer than 2 seconds that saw a response
+ * or a failure. */
 static bool timeline_range(const json_t *b, double mean, double *lo, double *hi)
 {
     const json_t *tl = report_path(b, "article_load.timeline");
@@ -186,8 +187,11 @@ static bool timeline_range(const json_t *b, double mean, double *lo, double *hi)
     json_array_foreach(tl, i, s)
     {
         json_t *m = json_object_get(s, "mean_ms");
-        /* numbers, not integers: summary.json's timelines are medians over repeats */
-        if (!json_is_number(m) || !(json_number_value(json_object_get(s, "responses")) > 0))
+        /* a second's mean is over its responses and failures; its counts are numbers, not
+         * integers (summary.json's timelines are medians over repeats) */
+        if (!json_is_number(m) || !(json_number_value(json_object_get(s, "responses")) +
+                                        json_number_value(json_object_get(s, "errors")) >
+                                    0))
             continue;
         sum += json_number_value(m);
         sq += json_number_value(m) * json_number_value(m);

@@ -233,7 +233,7 @@ static void test_one_repeat_noise(void **state)
                                         (double[]){900, 900, 900}, (double[]){5, 5, 5}, true));
     b = entry("no-gzip", 31 & ~8, 1, (double[]){12, 12, 12}, (double[]){40, 40, 40},
               (double[]){100, 100, 100}, true);
-    /* per-second means 10, 12, 14 (a second with no response is left out): sd 2,
+    /* per-second means 10, 12, 14 (a second with no response nor failure is left out): sd 2,
      * standard error 2/sqrt(3); numbers, as summary.json holds them */
     json_object_set_new(json_object_get(b, "article_load"), "timeline",
                         json_pack("[{s:f,s:f},{s:f,s:f},{s:f,s:f},{s:f,s:f}]", "responses",
