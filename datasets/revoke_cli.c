@@ -31,6 +31,7 @@ static const char revoke_usage[] =
     "                      scoped by this URL (default, as for the servers:\n"
     "                      $APP_DATABASE_URL, else $DATABASE_URL)\n"
     "  --redis-url URL     the servers' Redis (default $REDIS_URL, as for the servers)\n"
+    "  --redis-prefix P    the servers' Redis key prefix (default $APIBENCH_REDIS_PREFIX)\n"
     "  --no-cache          do not touch Redis: only builds without a cache (01, 02) run,\n"
     "                      and they check keys on every request\n"
     "\n"
@@ -72,6 +73,7 @@ int keys_revoke_main(int argc, char **argv)
     static const struct option opts[] = {{"revoke", required_argument, NULL, 'r'},
                                          {"database-url", required_argument, NULL, 'd'},
                                          {"redis-url", required_argument, NULL, 'R'},
+                                         {"redis-prefix", required_argument, NULL, 'P'},
                                          {"no-cache", no_argument, NULL, 'n'},
                                          {0, 0, 0, 0}};
     struct config cfg;
@@ -103,6 +105,9 @@ int keys_revoke_main(int argc, char **argv)
             break;
         case 'R':
             cfg.redis_url = optarg;
+            break;
+        case 'P':
+            cfg.redis_prefix = optarg;
             break;
         case 'n':
             no_cache = true;

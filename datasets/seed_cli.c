@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "../harness/commands.h"
+#include "apibench/cliopt.h"
+#include "clone.h"
 #include "gen.h"
 #include "load.h"
 #include "seed_keys.h"
@@ -18,6 +20,7 @@
 static const char seed_usage[] =
     "usage: apibench seed [--scale S] [--seed N] [--database-url URL] [--force] [--quiet]\n"
     "                     [--copy-format binary|text]\n"
+    "       apibench seed --template NAME [--database-url URL] [--force]\n"
     "\n"
     "Creates the apibench tables and loads synthetic data through COPY: 4+S sites,\n"
     "1000*S devices, 500000*S readings over the last 30 days, 5 users with API keys.\n"
@@ -30,6 +33,11 @@ static const char seed_usage[] =
     "  --force             replace an existing seed\n"
     "  --quiet             no progress or step lines, only the summary\n"
     "  --copy-format F     binary (default) or text: how readings travel; same rows\n"
+    "  --template NAME     copy the already seeded database NAME into the URL's database\n"
+    "                      (CREATE DATABASE ... TEMPLATE: a copy of its files, without\n"
+    "                      generating rows or building indexes again); NAME must have no\n"
+    "                      other sessions while it is copied. An existing target is left\n"
+    "                      alone unless --force\n"
     "\n"
     "A database already holding this scale and seed is left alone (exit 0); a different\n"
     "seed is refused without --force. Ctrl-C rolls the load back.\n";
@@ -62,31 +70,14 @@ static int parse_number(const char *s, long long min, long long max, long long *
     return 0;
 }
 
-/* One command line option with a value: "--name V" or "--name=V". Returns the value and
- * advances *i, or NULL when argv[*i] is not this option. Sets *missing when the value is
- * absent. */
-static const char *option_value(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 struct cli {
     struct load_options o;
+    const char *template_name; /* --template */
     bool help;
 };
 
-enum { OPT_SCALE = 1, OPT_SEED = 2, OPT_URL = 4, OPT_FORCE = 8, OPT_QUIET = 16, OPT_FORMAT = 32 };
+enum { OPT_SCALE = 1, OPT_SEED = 2, OPT_URL = 4, OPT_FORCE = 8, OPT_QUIET = 16, OPT_FORMAT = 32,
+       OPT_TEMPLATE = 64 };
 
 /* Parses the options allowed by mask. Returns 0, or 2 (usage error, message printed). */
 static int parse(const char *cmd, unsigned mask, int argc, char **argv, struct cli *cli)
@@ -103,14 +94,14 @@ static int parse(const char *cmd, unsigned mask, int argc, char **argv, struct c
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             cli->help = true;
             return 0;
-        } else if ((mask & OPT_SCALE) && (v = option_value(argc, argv, &i, "--scale", &missing))) {
+        } else if ((mask & OPT_SCALE) && (v = cliopt_value(argc, argv, &i, "--scale", &missing))) {
             if (parse_number(v, 1, GEN_MAX_SCALE, &n) != 0) {
                 fprintf(stderr, "apibench %s: bad --scale '%s' (a whole number from 1 to %d)\n",
                         cmd, v, GEN_MAX_SCALE);
                 return 2;
             }
             cli->o.scale = (int)n;
-        } else if ((mask & OPT_SEED) && (v = option_value(argc, argv, &i, "--seed", &missing))) {
+        } else if ((mask & OPT_SEED) && (v = cliopt_value(argc, argv, &i, "--seed", &missing))) {
             if (parse_number(v, 1, INT64_MAX, &n) != 0) {
                 fprintf(stderr,
                         "apibench %s: bad --seed '%s' (a whole number from 1 to %" PRId64 ")\n",
@@ -119,15 +110,18 @@ static int parse(const char *cmd, unsigned mask, int argc, char **argv, struct c
             }
             cli->o.seed = (uint64_t)n;
         } else if ((mask & OPT_URL) &&
-                   (v = option_value(argc, argv, &i, "--database-url", &missing))) {
+                   (v = cliopt_value(argc, argv, &i, "--database-url", &missing))) {
             cli->o.database_url = v;
         } else if ((mask & OPT_FORMAT) &&
-                   (v = option_value(argc, argv, &i, "--copy-format", &missing))) {
+                   (v = cliopt_value(argc, argv, &i, "--copy-format", &missing))) {
             if (strcmp(v, "text") != 0 && strcmp(v, "binary") != 0) {
                 fprintf(stderr, "apibench %s: bad --copy-format '%s' (text or binary)\n", cmd, v);
                 return 2;
             }
             cli->o.text_copy = strcmp(v, "text") == 0;
+        } else if ((mask & OPT_TEMPLATE) &&
+                   (v = cliopt_value(argc, argv, &i, "--template", &missing))) {
+            cli->template_name = v;
         } else if ((mask & OPT_FORCE) && strcmp(arg, "--force") == 0) {
             cli->o.force = true;
         } else if ((mask & OPT_QUIET) && strcmp(arg, "--quiet") == 0) {
@@ -157,11 +151,32 @@ static int finish(const char *cmd, enum load_status st, const char *err)
     return (int)st;
 }
 
+/* `apibench seed --template NAME`: the clone, timed. */
+static int seed_from_template(const struct cli *cli)
+{
+    char err[1024] = "";
+    bool created;
+    double seconds;
+    if (clone_database(cli->o.database_url, cli->template_name, cli->o.force, &created,
+                       &seconds, err, sizeof err) != 0) {
+        fprintf(stderr, "apibench seed: %s\n", err);
+        return 1;
+    }
+    char target[128] = "the target database";
+    clone_url_dbname(cli->o.database_url, target, sizeof target);
+    if (created)
+        printf("cloned template %s into %s in %.2f s\n", cli->template_name, target, seconds);
+    else
+        printf("%s already exists: left alone (--force replaces it)\n", target);
+    return 0;
+}
+
 int seed_main(int argc, char **argv)
 {
     struct cli cli;
     char err[1024] = "";
-    int rc = parse("seed", OPT_SCALE | OPT_SEED | OPT_URL | OPT_FORCE | OPT_QUIET | OPT_FORMAT,
+    int rc = parse("seed",
+                   OPT_SCALE | OPT_SEED | OPT_URL | OPT_FORCE | OPT_QUIET | OPT_FORMAT | OPT_TEMPLATE,
                    argc, argv, &cli);
     if (rc != 0)
         return rc;
@@ -169,6 +184,8 @@ int seed_main(int argc, char **argv)
         fputs(seed_usage, stdout);
         return 0;
     }
+    if (cli.template_name)
+        return seed_from_template(&cli);
     load_handle_sigint();
     return finish("seed", load_seed(&cli.o, err, sizeof err), err);
 }

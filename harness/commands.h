@@ -13,5 +13,8 @@ int verify_main(int argc, char **argv);   /* harness/: check builds before load 
 int capacity_main(int argc, char **argv); /* harness/: capacity search, or --check a run */
 int report_main(int argc, char **argv);   /* harness/: results folder -> report.md */
 int compare_main(int argc, char **argv);  /* harness/: two results folders -> one table */
+int lab_main(int argc, char **argv);      /* harness/: the workshop (setup, board, check) */
+int lab_setup_main(int argc, char **argv);  /* harness/: a student's database, prefix, ports */
+int lab_board_main(int argc, char **argv);  /* harness/: the room's scoreboard */
 
 #endif

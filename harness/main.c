@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"capacity", capacity_main, "find the highest rate a target holds under the SLO (search)"},
     {"report", report_main, "write report.md for a results folder"},
     {"compare", compare_main, "compare two results folders (two machines or configurations)"},
+    {"lab", lab_main, "workshop labs: setup a student, the room's board (apibench lab --help)"},
 };
 
 static void usage(FILE *out)

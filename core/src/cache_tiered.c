@@ -17,6 +17,8 @@
  * hash of the database URL: instances serving one database share entries and
  * invalidations, while instances (or tests) serving other databases from the same Redis
  * never see each other's rows. Without a database URL the scope and its colon are left out.
+ * A Redis key prefix (--redis-prefix, redis_prefix.h) goes before every hash and channel
+ * name: "<prefix>apibench:cache:...", "<prefix>apibench:invalidate...".
  *
  * Invalidation of ns, after the write committed: one script replaces the hash by one holding
  * only a new "#version"; then PUBLISH "<instance> <ns>" on "apibench:invalidate[:<scope>]";
@@ -70,6 +72,7 @@
 #include "apibench/config.h"
 #include "apibench/encoder.h"
 #include "apibench/metrics.h"
+#include "apibench/redis_prefix.h"
 #include "apibench/redis_url.h"
 #include "apibench/request.h"
 #include "apibench/strbuf.h"
@@ -123,8 +126,9 @@ struct cache {
     int static_ttl_s, dynamic_ttl_s;
     struct redis_url redis;
     char instance[24]; /* tags our own PUBLISHes */
+    char prefix[REDIS_PREFIX_MAX + 1]; /* --redis-prefix, "" by default */
     char scope[16];    /* "<hash of the database url>:" or "" */
-    char channel[48];  /* invalidation channel of the scope */
+    char channel[REDIS_PREFIX_MAX + 48]; /* invalidation channel of the scope */
 
     /* Redis contexts for the request path, taken and given back under ctx_lock */
     pthread_mutex_t ctx_lock;
@@ -229,13 +233,14 @@ static void ctx_give(struct cache *c, redisContext *ctx, bool failed)
 
 static char *hash_name(const struct cache *c, const char *ns)
 {
-    size_t n = strlen(HASH_PREFIX) + strlen(c->scope) + strlen(ns) + 1;
+    size_t n = strlen(c->prefix) + strlen(HASH_PREFIX) + strlen(c->scope) + strlen(ns) + 1;
     char *h = xmalloc(n);
-    snprintf(h, n, "%s%s%s", HASH_PREFIX, c->scope, ns);
+    snprintf(h, n, "%s%s%s%s", c->prefix, HASH_PREFIX, c->scope, ns);
     return h;
 }
 
-/* Sets the scope and channel from the database url (FNV-1a, 32 bits in hex). */
+/* Sets the scope and channel from the database url (FNV-1a, 32 bits in hex) and the key
+ * prefix already in c->prefix. */
 static void set_scope(struct cache *c, const char *database_url)
 {
     c->scope[0] = '\0';
@@ -248,8 +253,8 @@ static void set_scope(struct cache *c, const char *database_url)
         snprintf(c->scope, sizeof c->scope, "%08x:", (unsigned)h);
     }
     size_t n = strlen(c->scope);
-    snprintf(c->channel, sizeof c->channel, "%s%s%.*s", CHANNEL_PREFIX, n ? ":" : "",
-             n ? (int)(n - 1) : 0, c->scope);
+    snprintf(c->channel, sizeof c->channel, "%s%s%s%.*s", c->prefix, CHANNEL_PREFIX,
+             n ? ":" : "", n ? (int)(n - 1) : 0, c->scope);
 }
 
 /* --- what a request saw at get time (the L1 generation and the L2 version of ns), so that
@@ -517,6 +522,12 @@ static struct cache *tiered_open(const struct config *cfg, char *err, size_t err
         free(c);
         return NULL;
     }
+    if (redis_prefix_check(cfg->redis_prefix, err, errlen) != 0) {
+        redis_url_free(&c->redis);
+        free(c);
+        return NULL;
+    }
+    snprintf(c->prefix, sizeof c->prefix, "%s", cfg->redis_prefix ? cfg->redis_prefix : "");
     c->l1_ttl_ms = cfg->l1_ttl_ms;
     c->static_ttl_s = cfg->l2_static_ttl_s;
     c->dynamic_ttl_s = cfg->l2_dynamic_ttl_s;

@@ -1,6 +1,7 @@
 /* config.c - defaults, then environment, then flags, from one table so that --help, the
  * environment names and the parser cannot drift apart. */
 #include "apibench/config.h"
+#include "apibench/redis_prefix.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -28,6 +29,8 @@ static const struct option_def options[] = {
     {"database-url", "DATABASE_URL", OPT_STRING, OFF(database_url), 0, 0,
      "PostgreSQL URL (APP_DATABASE_URL, when set, wins over DATABASE_URL)"},
     {"redis-url", "REDIS_URL", OPT_STRING, OFF(redis_url), 0, 0, "Redis URL (03-cache on)"},
+    {"redis-prefix", "APIBENCH_REDIS_PREFIX", OPT_STRING, OFF(redis_prefix), 0, 0,
+     "put before every Redis key and channel (one Redis, several students)"},
     {"smtp-url", "SMTP_URL", OPT_STRING, OFF(smtp_url), 0, 0, "SMTP server for reports"},
     {"mail-from", "MAIL_FROM", OPT_STRING, OFF(mail_from), 0, 0, "sender of report e-mails"},
     {"threads", "APIBENCH_THREADS", OPT_INT, OFF(threads), 1, 1024,
@@ -77,6 +80,7 @@ void config_defaults(struct config *cfg)
     cfg->port = 8080;
     cfg->database_url = "postgresql://apibench_app@127.0.0.1:55432/apibench";
     cfg->redis_url = "redis://127.0.0.1:56379/0";
+    cfg->redis_prefix = "";
     cfg->smtp_url = "smtp://127.0.0.1:52525";
     cfg->mail_from = "apibench@localhost";
     /* 32 threads: at least the pool maximum (20), so that the pool and not the thread
@@ -180,9 +184,11 @@ static void print_help(const char *build_name)
         char flag[64], def[128];
         snprintf(flag, sizeof flag, "--%s%s", o->flag, o->kind == OPT_BOOL ? "" : " V");
         switch (o->kind) {
-        case OPT_STRING:
-            snprintf(def, sizeof def, "%s", *(const char *const *)(const void *)field);
+        case OPT_STRING: {
+            const char *v = *(const char *const *)(const void *)field;
+            snprintf(def, sizeof def, "%s", v && *v ? v : "none");
             break;
+        }
         case OPT_INT:
             snprintf(def, sizeof def, "%d", *(const int *)(const void *)field);
             break;
@@ -248,6 +254,8 @@ int config_parse(struct config *cfg, const char *build_name, int argc, char **ar
         if (apply(cfg, o, value, source, err, errlen) != 0)
             return -1;
     }
+    if (redis_prefix_check(cfg->redis_prefix, err, errlen) != 0)
+        return -1;
     if (cfg->pool_min > cfg->pool_max) {
         snprintf(err, errlen, "invalid pool: --pool-min %d is above --pool-max %d",
                  cfg->pool_min, cfg->pool_max);

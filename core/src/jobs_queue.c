@@ -20,6 +20,7 @@
 #include "apibench/config.h"
 #include "apibench/db.h"
 #include "apibench/jobstream.h"
+#include "apibench/redis_prefix.h"
 #include "apibench/report.h"
 #include "apibench/strbuf.h"
 #include "apibench/metrics.h"
@@ -152,8 +153,10 @@ static struct jobs *queue_open(const struct config *cfg, char *err, size_t errle
     if (redis_url_parse(cfg->redis_url ? cfg->redis_url : "redis://127.0.0.1:6379/0",
                         &j->redis, err, errlen) != 0)
         goto fail;
-    if (jobstream_names_init(&j->names, getenv("APIBENCH_STREAM"), getenv("APIBENCH_GROUP")) !=
-        0) {
+    if (redis_prefix_check(cfg->redis_prefix, err, errlen) != 0)
+        goto fail;
+    if (jobstream_names_init_prefixed(&j->names, cfg->redis_prefix, getenv("APIBENCH_STREAM"),
+                                      getenv("APIBENCH_GROUP")) != 0) {
         snprintf(err, errlen, "bad APIBENCH_STREAM: name too long");
         goto fail;
     }

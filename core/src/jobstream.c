@@ -28,13 +28,21 @@ static const struct stmt st_outbox_count = {57, "outbox_count", "SELECT count(*)
 
 int jobstream_names_init(struct jobstream_names *n, const char *prefix, const char *group)
 {
+    return jobstream_names_init_prefixed(n, NULL, prefix, group);
+}
+
+int jobstream_names_init_prefixed(struct jobstream_names *n, const char *key_prefix,
+                                  const char *prefix, const char *group)
+{
+    if (!key_prefix)
+        key_prefix = "";
     if (!prefix || !*prefix)
         prefix = JOBSTREAM_DEFAULT_PREFIX;
     if (!group || !*group)
         group = JOBSTREAM_DEFAULT_GROUP;
-    int a = snprintf(n->stream, sizeof(n->stream), "%s", prefix);
-    int b = snprintf(n->dead, sizeof(n->dead), "%s:dead", prefix);
-    int c = snprintf(n->stats, sizeof(n->stats), "%s:stats", prefix);
+    int a = snprintf(n->stream, sizeof(n->stream), "%s%s", key_prefix, prefix);
+    int b = snprintf(n->dead, sizeof(n->dead), "%s%s:dead", key_prefix, prefix);
+    int c = snprintf(n->stats, sizeof(n->stats), "%s%s:stats", key_prefix, prefix);
     int d = snprintf(n->group, sizeof(n->group), "%s", group);
     if (a < 0 || (size_t)a >= sizeof(n->stream) || b < 0 || (size_t)b >= sizeof(n->dead) ||
         c < 0 || (size_t)c >= sizeof(n->stats) || d < 0 || (size_t)d >= sizeof(n->group))

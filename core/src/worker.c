@@ -14,6 +14,7 @@
 #include "apibench/clock.h"
 #include "apibench/db.h"
 #include "apibench/jobstream.h"
+#include "apibench/redis_prefix.h"
 #include "apibench/mail.h"
 #include "apibench/report.h"
 #include "apibench/rollup.h"
@@ -106,6 +107,7 @@ void worker_config_defaults(struct worker_config *cfg)
     cfg->smtp_url = env_or("SMTP_URL", "smtp://127.0.0.1:52525");
     cfg->mail_from = env_or("MAIL_FROM", MAIL_DEFAULT_FROM);
     cfg->stream = env_or("APIBENCH_STREAM", JOBSTREAM_DEFAULT_PREFIX);
+    cfg->redis_prefix = env_or("APIBENCH_REDIS_PREFIX", "");
     cfg->group = env_or("APIBENCH_GROUP", JOBSTREAM_DEFAULT_GROUP);
     cfg->max_deliveries = 5;
     cfg->claim_idle_ms = 30000;
@@ -125,6 +127,7 @@ static const char usage[] =
     "  --smtp-url URL           (SMTP_URL)\n"
     "  --mail-from ADDR         (MAIL_FROM)\n"
     "  --stream PREFIX          stream key prefix (APIBENCH_STREAM; apibench:jobs)\n"
+    "  --redis-prefix P         before every Redis key (APIBENCH_REDIS_PREFIX; none)\n"
     "  --group NAME             consumer group (APIBENCH_GROUP; apibench-workers)\n"
     "  --consumer NAME          consumer name (worker-<host>-<pid>)\n"
     "  --max-deliveries N       dead-letter after N deliveries (5)\n"
@@ -161,13 +164,14 @@ int worker_config_parse(struct worker_config *cfg, int argc, char **argv, char *
     enum { O_REDIS = 256, O_DB, O_SMTP, O_FROM, O_STREAM, O_GROUP, O_CONSUMER, O_MAXDEL,
            O_CLAIM, O_BLOCK, O_RETRIES, O_BACKOFF, O_BACKOFF_MAX, O_MAIL_TIMEOUT, O_RELAY,
            O_ROLLUP, O_FROM_ROLLUP, O_IDLE, O_QUIET, O_HELP, O_COMPARE, O_COMPARE_SETUP,
-           O_COMPARE_REPS };
+           O_COMPARE_REPS, O_REDIS_PREFIX };
     static const struct option opts[] = {
         {"redis-url", required_argument, NULL, O_REDIS},
         {"database-url", required_argument, NULL, O_DB},
         {"smtp-url", required_argument, NULL, O_SMTP},
         {"mail-from", required_argument, NULL, O_FROM},
         {"stream", required_argument, NULL, O_STREAM},
+        {"redis-prefix", required_argument, NULL, O_REDIS_PREFIX},
         {"group", required_argument, NULL, O_GROUP},
         {"consumer", required_argument, NULL, O_CONSUMER},
         {"max-deliveries", required_argument, NULL, O_MAXDEL},
@@ -198,6 +202,7 @@ int worker_config_parse(struct worker_config *cfg, int argc, char **argv, char *
         case O_SMTP: cfg->smtp_url = optarg; break;
         case O_FROM: cfg->mail_from = optarg; break;
         case O_STREAM: cfg->stream = optarg; break;
+        case O_REDIS_PREFIX: cfg->redis_prefix = optarg; break;
         case O_GROUP: cfg->group = optarg; break;
         case O_CONSUMER: cfg->consumer = optarg; break;
         case O_MAXDEL: bad = parse_int(optarg, 1, 1000, &cfg->max_deliveries); break;
@@ -230,6 +235,8 @@ int worker_config_parse(struct worker_config *cfg, int argc, char **argv, char *
         snprintf(err, errlen, "unexpected argument '%s': see --help", argv[optind]);
         return -1;
     }
+    if (redis_prefix_check(cfg->redis_prefix, err, errlen) != 0)
+        return -1;
     if (!cfg->database_url || !*cfg->database_url) {
         snprintf(err, errlen, "no database: set WORKER_DATABASE_URL or --database-url");
         return -1;
@@ -721,7 +728,9 @@ int worker_run(const struct worker_config *cfg, volatile sig_atomic_t *stop)
     struct worker w = {.cfg = cfg, .stop = stop, .outbox_left = -1};
     char err[300] = "";
     if (redis_url_parse(cfg->redis_url, &w.redis, err, sizeof(err)) != 0 ||
-        jobstream_names_init(&w.names, cfg->stream, cfg->group) != 0) {
+        redis_prefix_check(cfg->redis_prefix, err, sizeof(err)) != 0 ||
+        jobstream_names_init_prefixed(&w.names, cfg->redis_prefix, cfg->stream, cfg->group) !=
+            0) {
         fprintf(stderr, "apibench-worker: %s\n", err[0] ? err : "stream name too long");
         redis_url_free(&w.redis);
         return 2;

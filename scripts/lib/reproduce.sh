@@ -370,9 +370,9 @@ rp_pgbouncer_stop() {
 }
 
 # rp_clear_cache URL - deletes the Redis cache entries of the servers that use database URL
-# (03-cache's keys are "apibench:cache:<FNV-1a of the URL>:<ns>"), so that each build
-# starts cold instead of inheriting the previous build's entries. Other databases' entries
-# (other tests sharing this Redis) are left alone.
+# (03-cache's keys are "[$APIBENCH_REDIS_PREFIX]apibench:cache:<FNV-1a of the URL>:<ns>"),
+# so that each build starts cold instead of inheriting the previous build's entries. Other
+# databases' entries (other tests sharing this Redis) are left alone.
 rp_clear_cache() {
     local scope
     scope=$(python3 -c 'import sys
@@ -380,14 +380,14 @@ h = 2166136261
 for b in sys.argv[1].encode():
     h = ((h ^ b) * 16777619) & 0xffffffff
 print("%08x" % h)' "$1")
-    redis-cli -u "$REDIS_URL" --scan --pattern "apibench:cache:$scope:*" 2>/dev/null |
+    redis-cli -u "$REDIS_URL" --scan --pattern "${APIBENCH_REDIS_PREFIX:-}apibench:cache:$scope:*" 2>/dev/null |
         xargs -r -n 100 redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
 }
 
 # rp_drop_stream - deletes this run's job stream keys (APIBENCH_STREAM*) once 06-async and
 # its worker are stopped: jobs the sweep left queued belong to no later run.
 rp_drop_stream() {
-    redis-cli -u "$REDIS_URL" --scan --pattern "$APIBENCH_STREAM*" 2>/dev/null |
+    redis-cli -u "$REDIS_URL" --scan --pattern "${APIBENCH_REDIS_PREFIX:-}$APIBENCH_STREAM*" 2>/dev/null |
         xargs -r -n 100 redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
 }
 

@@ -10,6 +10,7 @@ struct config {
     int port;                    /* PORT, --port; default 8080 */
     const char *database_url;    /* DATABASE_URL, --database-url */
     const char *redis_url;       /* REDIS_URL, --redis-url */
+    const char *redis_prefix;    /* APIBENCH_REDIS_PREFIX, --redis-prefix; default "" */
     const char *smtp_url;        /* SMTP_URL, --smtp-url; default smtp://127.0.0.1:52525 */
     const char *mail_from;       /* MAIL_FROM, --mail-from */
     int threads;                 /* APIBENCH_THREADS, --threads; HTTP worker threads */

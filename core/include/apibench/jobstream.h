@@ -25,15 +25,20 @@ struct strbuf;
 #define JOBSTREAM_DEFAULT_GROUP "apibench-workers"
 
 struct jobstream_names {
-    char stream[128];
-    char dead[160];
-    char stats[160];
+    char stream[192]; /* room for a Redis key prefix (redis_prefix.h) too */
+    char dead[224];
+    char stats[224];
     char group[128];
 };
 
 /* Fills n from prefix and group (NULL or "" for the defaults). Returns 0, or -1 when a name
  * is too long. */
 int jobstream_names_init(struct jobstream_names *n, const char *prefix, const char *group);
+
+/* As jobstream_names_init, with the Redis key prefix (redis_prefix.h; NULL or "" for none)
+ * before the stream's three key names: "<key_prefix><prefix>", ":dead", ":stats". */
+int jobstream_names_init_prefixed(struct jobstream_names *n, const char *key_prefix,
+                                  const char *prefix, const char *group);
 
 /* Creates the consumer group at id 0 with MKSTREAM (so that jobs added before any worker
  * started are delivered); an existing group is fine. Returns 0 or -1 with err. */

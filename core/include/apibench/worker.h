@@ -21,6 +21,7 @@ struct worker_config {
     const char *smtp_url;      /* --smtp-url, SMTP_URL */
     const char *mail_from;     /* --mail-from, MAIL_FROM */
     const char *stream;        /* --stream, APIBENCH_STREAM: key prefix (jobstream.h) */
+    const char *redis_prefix;  /* --redis-prefix, APIBENCH_REDIS_PREFIX (redis_prefix.h) */
     const char *group;         /* --group, APIBENCH_GROUP */
     const char *consumer;      /* --consumer; default worker-<hostname>-<pid> */
     int max_deliveries;        /* --max-deliveries: more deliveries than this dead-letter; 5 */

@@ -269,11 +269,12 @@ static int count_logged(const char *prefix)
 
 /* --- helpers */
 
-static struct cache *open_cache_for(const char *database_url)
+static struct cache *open_cache_prefixed(const char *database_url, const char *redis_prefix)
 {
     struct config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.database_url = database_url;
+    cfg.redis_prefix = redis_prefix;
     cfg.redis_url = "redis://127.0.0.1:56379/0";
     cfg.l1_ttl_ms = 5000;
     cfg.l1_max_entries = 100;
@@ -284,6 +285,11 @@ static struct cache *open_cache_for(const char *database_url)
     if (!c)
         fail_msg("open: %s", err);
     return c;
+}
+
+static struct cache *open_cache_for(const char *database_url)
+{
+    return open_cache_prefixed(database_url, NULL);
 }
 
 static struct cache *open_cache(void)
@@ -514,6 +520,47 @@ static void test_redis_dies_mid_command(void **state)
     cache_tiered.close(c);
 }
 
+/* Two students on one Redis and (here) one database: the prefix alone keeps them apart. */
+static void test_redis_prefix_separates_students(void **state)
+{
+    (void)state;
+    const char *url = "postgresql://app@127.0.0.1:55432/shared";
+    struct cache *alice = open_cache_prefixed(url, "alice:");
+    struct cache *alice2 = open_cache_prefixed(url, "alice:");
+    struct cache *bob = open_cache_prefixed(url, "bob:");
+    expect_get(alice, "device:1", "k", NULL, NULL);
+    put(alice, "device:1", "k", "{\"who\":\"alice\"}", CACHE_DYNAMIC);
+    assert_int_equal(count_logged("HSET alice:apibench:cache:"), 1);
+    assert_int_equal(count_logged("HSET apibench:cache:"), 0);
+    expect_get(bob, "device:1", "k", NULL, NULL); /* bob does not see alice's entry */
+    assert_int_equal(count_logged("HMGET bob:apibench:cache:"), 1);
+    expect_get(alice2, "device:1", "k", "{\"who\":\"alice\"}", "l2"); /* alice does */
+    cache_tiered.invalidate(bob, "device:1");
+    assert_int_equal(count_logged("PUBLISH bob:apibench:invalidate:"), 1);
+    assert_int_equal(count_logged("DEL alice:"), 0);
+    struct field *f = NULL;
+    for (int i = 0; i < nstore && !f; i++)
+        if (strcmp(store[i].name, "k") == 0)
+            f = &store[i];
+    assert_non_null(f); /* bob's invalidation left alice's entry alone */
+    assert_true(strncmp(f->hash, "alice:apibench:cache:", 21) == 0);
+    cache_tiered.close(alice);
+    cache_tiered.close(alice2);
+    cache_tiered.close(bob);
+
+    struct config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.redis_url = "redis://127.0.0.1:56379/0";
+    cfg.l1_ttl_ms = 5000;
+    cfg.l1_max_entries = 100;
+    cfg.l2_static_ttl_s = 300;
+    cfg.l2_dynamic_ttl_s = 30;
+    cfg.redis_prefix = "a*:"; /* a glob character would leak into --scan patterns */
+    char err[256] = "";
+    assert_null(cache_tiered.open(&cfg, err, sizeof err));
+    assert_non_null(strstr(err, "invalid redis prefix"));
+}
+
 static void test_database_scopes_keys(void **state)
 {
     (void)state;
@@ -680,6 +727,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redis_down_fails_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_dies_mid_command, setup, teardown),
         cmocka_unit_test_setup_teardown(test_database_scopes_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_prefix_separates_students, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_entry_is_stored_compressed_in_l2, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_put_after_another_instances_invalidation_is_refused,

@@ -22,7 +22,8 @@ static int clear_env(void **state)
 {
     (void)state;
     const char *vars[] = {"PORT", "APIBENCH_THREADS", "DATABASE_URL", "APP_DATABASE_URL",
-                          "APIBENCH_GZIP_LEVEL", "APIBENCH_QUIET", "APIBENCH_MAX_BODY"};
+                          "APIBENCH_GZIP_LEVEL", "APIBENCH_QUIET", "APIBENCH_MAX_BODY",
+                          "APIBENCH_REDIS_PREFIX"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);
     return 0;
@@ -47,6 +48,27 @@ static void test_defaults(void **state)
     assert_int_equal(c.gzip_threshold, 1024);
     assert_int_equal(c.max_body_bytes, 1024 * 1024);
     assert_true(c.threads >= c.pool_max);
+    assert_string_equal(c.redis_prefix, ""); /* today's Redis key names */
+}
+
+static void test_redis_prefix(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[256];
+    setenv("APIBENCH_REDIS_PREFIX", "alice:", 1);
+    char *none[] = {"x", NULL};
+    assert_int_equal(parse(&c, 1, none, err), 0);
+    assert_string_equal(c.redis_prefix, "alice:");
+    char *flag[] = {"x", "--redis-prefix", "bob:", NULL};
+    assert_int_equal(parse(&c, 3, flag, err), 0);
+    assert_string_equal(c.redis_prefix, "bob:");
+    char *glob[] = {"x", "--redis-prefix", "b*b:", NULL};
+    assert_int_equal(parse(&c, 3, glob, err), -1);
+    assert_non_null(strstr(err, "invalid redis prefix"));
+    char *space[] = {"x", "--redis-prefix=a b", NULL};
+    assert_int_equal(parse(&c, 2, space, err), -1);
+    unsetenv("APIBENCH_REDIS_PREFIX");
 }
 
 static void test_env_then_flags(void **state)
@@ -123,6 +145,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_defaults, clear_env),
+        cmocka_unit_test_setup_teardown(test_redis_prefix, clear_env, clear_env),
         cmocka_unit_test_setup(test_env_then_flags, clear_env),
         cmocka_unit_test_setup(test_errors, clear_env),
         cmocka_unit_test_setup(test_help, clear_env),

@@ -24,6 +24,14 @@ static void test_names(void **state)
     memset(longname, 'x', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
     assert_int_equal(jobstream_names_init(&n, longname, NULL), -1);
+    /* the Redis key prefix goes before each key; "" keeps today's names */
+    assert_int_equal(jobstream_names_init_prefixed(&n, "alice:", NULL, NULL), 0);
+    assert_string_equal(n.stream, "alice:apibench:jobs");
+    assert_string_equal(n.dead, "alice:apibench:jobs:dead");
+    assert_string_equal(n.stats, "alice:apibench:jobs:stats");
+    assert_string_equal(n.group, "apibench-workers");
+    assert_int_equal(jobstream_names_init_prefixed(&n, "", NULL, NULL), 0);
+    assert_string_equal(n.stream, "apibench:jobs");
 }
 
 static void test_id_ms(void **state)

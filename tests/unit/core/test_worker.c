@@ -107,6 +107,14 @@ static void test_options(void **state)
     char *bad[] = {"w", "--database-url", "x", "--max-deliveries", "0", NULL};
     assert_int_equal(worker_config_parse(&cfg, 5, bad, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "--max-deliveries"));
+    worker_config_defaults(&cfg);
+    assert_string_equal(cfg.redis_prefix, "");
+    char *prefix[] = {"w", "--database-url", "x", "--redis-prefix", "alice:", NULL};
+    assert_int_equal(worker_config_parse(&cfg, 5, prefix, err, sizeof(err)), 0);
+    assert_string_equal(cfg.redis_prefix, "alice:");
+    char *glob[] = {"w", "--database-url", "x", "--redis-prefix", "al*ce:", NULL};
+    assert_int_equal(worker_config_parse(&cfg, 5, glob, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "invalid redis prefix"));
 }
 
 int main(void)
