@@ -10,6 +10,7 @@
 
 #include "hist.h"
 #include "report_instances.h"
+#include "report_ablation.h"
 
 json_t *report_path(const json_t *obj, const char *path)
 {
@@ -173,21 +174,38 @@ static const struct {
     {"04-pgbouncer", "03-cache's code with its connection per request made to a private "
                      "PgBouncer (session pooling, 20 server connections) instead of Postgres: "
                      "the external alternative to 04-pool, compared with 03-cache"},
-    {"01", "connection per request, the naive query set (SELECT *, OFFSET, COUNT, N+1), no "
-           "cache, identity encoding, reports built and mailed inside the request"},
-    {"02", "the article's two composite indexes plus readings(timestamp), and the rewritten "
-           "query set (columns, 1-day filter, keyset cursor, joins)"},
-    {"03", "L1 in-process TTL cache and L2 Redis cache, invalidated on ingest"},
-    {"04", "a bounded libpq pool (max 20, min 5, idle 30 s, acquire timeout 2 s)"},
-    {"05", "gzip (level 6, threshold 1 KB) when the client accepts it"},
-    {"06", "reports and e-mail through a Redis Streams queue and a worker process"},
+    {"01-baseline", "connection per request, the naive query set (SELECT *, OFFSET, COUNT, "
+                    "N+1), no cache, identity encoding, reports built and mailed inside the "
+                    "request"},
+    {"02-indexes", "the article's two composite indexes plus readings(timestamp), and the "
+                   "rewritten query set (columns, 1-day filter, keyset cursor, joins)"},
+    {"03-cache", "L1 in-process TTL cache and L2 Redis cache, invalidated on ingest"},
+    {"04-pool", "a bounded libpq pool (max 20, min 5, idle 30 s, acquire timeout 2 s)"},
+    {"05-gzip", "gzip (level 6, threshold 1 KB) when the client accepts it"},
+    {"06-async", "reports and e-mail through a Redis Streams queue and a worker process"},
 };
 
-static const char *step_change(const char *build)
+/* What build b is: its step's change for a named build, else its composition (an
+ * ablation's composed build, scripts/reproduce --ablation). */
+static const char *step_change(const json_t *b)
 {
+    static char text[256];
+    const char *build = json_string_value(json_object_get(b, "build"));
+    const json_t *c = json_object_get(b, "composition");
+
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
-        if (build && strncmp(build, steps[i].prefix, strlen(steps[i].prefix)) == 0)
+        if (build && strcmp(build, steps[i].prefix) == 0)
             return steps[i].change;
+    if (json_is_object(c)) {
+        static const char *const keys[] = {"connections", "queries", "cache", "encoder", "jobs"};
+        size_t len = (size_t)snprintf(text, sizeof text, "composed build:");
+        for (size_t i = 0; i < 5 && len < sizeof text; i++)
+            len += (size_t)snprintf(text + len, sizeof text - len, " %s=%s", keys[i],
+                                    json_string_value(json_object_get(c, keys[i]))
+                                        ? json_string_value(json_object_get(c, keys[i]))
+                                        : "?");
+        return text;
+    }
     return "(unknown build)";
 }
 
@@ -215,7 +233,7 @@ static void effect_line(FILE *out, const json_t *prev, const json_t *cur)
     double m0 = val(prev, "latency_ms.mean"), m1 = val(cur, "latency_ms.mean");
     double p0 = val(prev, "latency_ms.p99"), p1 = val(cur, "latency_ms.p99");
 
-    fprintf(out, "- **%s**: %s. ", name, step_change(name));
+    fprintf(out, "- **%s**: %s. ", name, step_change(cur));
     if (strcmp(str_or(cur, "status", ""), "ok") != 0) {
         fprintf(out, "Not measured: %s (%s).\n", status_text(str_or(cur, "status", "")),
                 str_or(cur, "reason", "no reason recorded"));
@@ -1089,17 +1107,23 @@ int report_md_write(const json_t *summary, FILE *out)
     write_overload(out, run, builds);
     write_noise(out, run, builds);
     write_article_load_table(out, builds);
+    report_ablation_write_md(summary, out);
     fprintf(out, "## Every build, measured\n\n");
     write_measured_table(out, builds);
 
     fprintf(out, "## Each step and its measured effect\n\n");
     {
         const json_t *prev = NULL; /* the last build measured before this one */
+        /* an ablation's builds are compositions, not steps: no neighbour is "the step before" */
+        bool as_steps = !json_is_object(json_object_get(summary, "ablation"));
+        if (!as_steps)
+            fprintf(out, "An ablation run: its builds are compositions, not steps (their "
+                         "effects are in the Ablation section).\n\n");
         json_array_foreach(builds, i, b)
         {
-            if (prev == NULL)
+            if (prev == NULL || !as_steps)
                 fprintf(out, "- **%s**: %s.\n", json_string_value(json_object_get(b, "build")),
-                        step_change(json_string_value(json_object_get(b, "build"))));
+                        step_change(b));
             else
                 effect_line(out, prev, b);
             if (strcmp(str_or(b, "status", ""), "ok") == 0)
@@ -1192,6 +1216,8 @@ int report_md_write(const json_t *summary, FILE *out)
         "capacity_achieved", "capacity_p99",       "timing",   "bytes"};
     for (size_t p = 0; p < sizeof plots / sizeof plots[0]; p++)
         fprintf(out, "- [%s](plots/%s.png) ([SVG](plots/%s.svg))\n", plots[p], plots[p], plots[p]);
+    if (json_is_object(json_object_get(summary, "ablation")))
+        fprintf(out, "- [ablation](plots/ablation.png) ([SVG](plots/ablation.svg))\n");
     fprintf(out, "\nRaw files: `summary.json` (format in docs/RESULTS.md), `steps.log`, "
                  "`generator/` (ceiling searches, floor runs), `builds/NN-name/repeat-K/` (run "
                  "JSON, `.hgrm`, `.hlog`, metrics snapshots, `capacity/`), `plans/`.\n");

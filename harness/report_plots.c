@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "report_ablation.h"
 #include "report_md.h"
 #include "report_summary.h"
 #include "apibench/strbuf.h"
@@ -359,6 +360,8 @@ int report_plots_write(const json_t *summary, const char *run_dir, char *err, si
         if (report_gnuplot(*s, vars.data, err, errlen) != 0)
             goto out;
     }
+    if (report_ablation_plot(summary, run_dir, err, errlen) != 0)
+        goto out;
     rc = 0;
 out:
     strbuf_free(&vars);

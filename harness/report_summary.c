@@ -18,6 +18,7 @@
 #include "capacity.h"
 #include "hist.h"
 #include "report_instances.h"
+#include "report_ablation.h"
 #include "report_md.h"
 #include "report_prom.h"
 
@@ -973,6 +974,11 @@ static json_t *build_entry(const char *run_dir, const char *name, double slo_ms,
     snprintf(plan_file, sizeof plan_file, "plans/%.250s.txt", name);
     json_object_set_new(b, "plan", plan_block(run_dir, plan_file));
     json_object_set_new(b, "environment", env ? json_deep_copy(env) : json_null());
+    {
+        char *needs = slurp_in(bdir, "needs.txt"); /* the server's --needs, saved by reproduce */
+        json_object_set_new(b, "composition", report_ablation_composition(needs));
+        free(needs);
+    }
 
     for (size_t i = 0; i < (n ? n : 1); i++) {
         json_decref(common[i]);
@@ -1116,6 +1122,7 @@ static json_t *run_block(const char *info)
     json_object_set_new(out, "partial", json_boolean(report_kv_num(info, "partial") == 1));
     json_object_set_new(out, "quick", json_boolean(report_kv_num(info, "quick") == 1));
     json_object_set_new(out, "pgbouncer", json_boolean(report_kv_num(info, "pgbouncer") == 1));
+    json_object_set_new(out, "ablation", json_boolean(report_kv_num(info, "ablation") == 1));
     return out;
 }
 
@@ -1172,6 +1179,10 @@ json_t *report_summary_build(const char *run_dir, char *err, size_t errlen)
     json_object_set_new(out, "builds", list);
     json_object_set_new(out, "scaling", report_instances_block(run_dir, info));
     json_object_set_new(out, "network", report_network_summary(run_dir, info, list));
+    /* the ranking of the optimisations, for a run of scripts/reproduce --ablation */
+    json_object_set_new(out, "ablation",
+                        report_kv_num(info, "ablation") == 1 ? report_ablation_build(list, repeats)
+                                                      : json_null());
     plans = json_object();
     json_object_set_new(plans, "naive", plan_block(run_dir, "plans/01-baseline.txt"));
     json_object_set_new(plans, "article_indexes_only",

@@ -219,6 +219,7 @@ rp_app_role() {
 # rp_server_cmd NAME - the command that starts build NAME, one word per line (the usual
 # flags are added by rp_start_build): a named build's binary; 04-pgbouncer runs 03-cache's.
 rp_server_cmd() {
+    ablation_server_cmd "$1" && return 0 # an ablation's composition (scripts/lib/ablation.sh)
     case "$1" in
         04-pgbouncer) echo "$BIN/apibench-03-cache" ;;
         *) echo "$BIN/apibench-$1" ;;
