@@ -134,12 +134,16 @@ int clone_database(const char *target_url, const char *template_name, bool force
         goto done;
     }
     if (have) {
+        /* sql-format-ok: a database name cannot be a $n parameter; it was checked by
+         * clone_name_valid and quoted by PQescapeIdentifier */
         snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", qtarget);
         if (run(c, sql, state, detail, sizeof detail) != 0) {
             snprintf(err, errlen, "cannot drop %s: %s", target, detail);
             goto done;
         }
     }
+    /* sql-format-ok: database names, checked by clone_name_valid and quoted by
+     * PQescapeIdentifier (identifiers cannot be $n parameters) */
     snprintf(sql, sizeof sql, "CREATE DATABASE %s TEMPLATE %s", qtarget, qtemplate);
     int64_t start = clock_mono_us();
     if (run(c, sql, state, detail, sizeof detail) != 0) {
