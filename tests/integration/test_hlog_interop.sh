@@ -6,28 +6,11 @@
 # value, plus the .hgrm's 0.001 ms rounding). Checked for a run (untagged intervals and
 # Tag=total) and for `apibench merge` of two segments. Loopback only, port 26510; a few
 # seconds of load at 250 req/s against the harness's delay server.
-set -u
-BUILD_DIR=${BUILD_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/build}
-APIBENCH=${APIBENCH:-$BUILD_DIR/apibench}
-DELAY_SERVER=${DELAY_SERVER:-$BUILD_DIR/tests/apibench-delay-server}
-HDR_JAR=${HDR_JAR:-/usr/share/java/hdrhistogram.jar}
 PORT=26510
-TMP=$(mktemp -d /tmp/apibench-hlog-interop.XXXXXX)
-SERVER_PID=
-FAILS=0
-
-cleanup() {
-    [ -n "$SERVER_PID" ] && { kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; }
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
-
-for f in "$APIBENCH" "$DELAY_SERVER"; do
-    [ -x "$f" ] || { echo "FAIL missing $f (build first)"; exit 1; }
-done
+TMP_NAME=hlog-interop
+HDR_JAR=${HDR_JAR:-/usr/share/java/hdrhistogram.jar}
+# shellcheck source=tests/integration/delay_common.sh
+. "$(dirname "$0")/delay_common.sh"
 command -v java >/dev/null || { echo "FAIL no java: scripts/deps installs openjdk-17-jre-headless"; exit 1; }
 [ -r "$HDR_JAR" ] || { echo "FAIL no $HDR_JAR: scripts/deps installs libhdrhistogram-java"; exit 1; }
 
@@ -123,5 +106,5 @@ n=$(count_of "$TMP/merged.json" latency)
 hdr_processor "$TMP/merged.latency.hlog" >"$TMP/java.merged.hgrm" 2>>"$TMP/java.err"
 compare "merged latency" "$TMP/java.merged.hgrm" "$TMP/merged.latency.hgrm" "$n"
 
-[ "$FAILS" -eq 0 ] || { echo "$FAILS check(s) failed"; exit 1; }
+delay_finish
 echo "all hlog interop checks passed"

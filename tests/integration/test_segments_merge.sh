@@ -9,39 +9,10 @@
 # - closed loop: a segment runs its share of --connections;
 # - refusals: bad --segment, --start-at in the past (exit 2, nothing written), a missing
 #   run, and histograms of another configuration (exit 1, a clear message).
-set -u
-BUILD_DIR=${BUILD_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/build}
-APIBENCH=${APIBENCH:-$BUILD_DIR/apibench}
-DELAY_SERVER=${DELAY_SERVER:-$BUILD_DIR/tests/apibench-delay-server}
 PORT=26520
-TMP=$(mktemp -d /tmp/apibench-segments.XXXXXX)
-SERVER_PID=
-FAILS=0
-
-cleanup() {
-    [ -n "$SERVER_PID" ] && { kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; }
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
-# check DESC PYTHON-EXPR - d(name) loads $TMP/name.json
-check() {
-    if python3 - "$TMP" "$2" <<'PY'
-import json, sys
-tmp = sys.argv[1]
-def d(name):
-    return json.load(open("%s/%s.json" % (tmp, name)))
-ok = eval("(" + sys.argv[2] + "\n)")
-sys.exit(0 if ok else 1)
-PY
-    then pass "$1"; else fail "$1"; fi
-}
-
-for f in "$APIBENCH" "$DELAY_SERVER"; do
-    [ -x "$f" ] || { echo "FAIL missing $f (build first)"; exit 1; }
-done
+TMP_NAME=segments
+# shellcheck source=tests/integration/delay_common.sh
+. "$(dirname "$0")/delay_common.sh"
 "$DELAY_SERVER" --port $PORT --delay-ms 2 --threads 4 >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 50); do grep -q ready "$TMP/server.log" 2>/dev/null && break; sleep 0.1; done
@@ -139,5 +110,5 @@ PY
     pass "merge of another histogram configuration: exit 1, '$(cut -c1-90 "$TMP/err")...'" ||
     fail "merge of another configuration: $(cat "$TMP/err")"
 
-[ "$FAILS" -eq 0 ] || { echo "$FAILS check(s) failed"; exit 1; }
+delay_finish
 echo "all segment and merge checks passed"
