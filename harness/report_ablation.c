@@ -323,7 +323,8 @@ json_t *report_ablation_build(const json_t *builds, int repeats)
         plus[i] = find_mask(builds, 1 << i);
         found += (minus[i] != NULL) + (plus[i] != NULL);
     }
-    if (final == NULL || base == NULL || found == 0)
+    /* one half is enough: leave-one-out needs the final build, add-one the baseline */
+    if ((final == NULL && base == NULL) || found == 0)
         return json_null();
 
     comps = json_array();

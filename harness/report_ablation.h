@@ -62,8 +62,9 @@ json_t *report_ablation_composition(const char *needs_text);
 /* summary.json's "ablation" block from the summary's builds (each with its "composition")
  * and the run's repeat count: the compositions found, each optimisation's effects both
  * ways with ranges, the interactions, and the rankings. Returns a new reference; json null
- * when the run holds no ablation (the final build's and the baseline's compositions and at
- * least one leave-one-out or add-one composition). */
+ * when the run holds no ablation: it needs the final build (for leave-one-out) or the
+ * baseline (for add-one), and at least one composition to compare with it. The half that
+ * was not measured has unknown effects. */
 json_t *report_ablation_build(const json_t *builds, int repeats);
 
 /* Writes report.md's ablation section from summary's "ablation" block; nothing when it is

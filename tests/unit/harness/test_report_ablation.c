@@ -261,20 +261,29 @@ static void test_one_repeat_noise(void **state)
     json_decref(builds);
 }
 
-static void test_no_ablation_without_final_baseline_and_one_more(void **state)
+static void test_one_half_is_enough_but_not_none(void **state)
 {
     json_t *builds = json_array(), *ab;
     (void)state;
     json_array_append_new(builds, entry("final", 31, 1, (double[]){1, 1, 1}, (double[]){1, 1, 1},
-                                        (double[]){1, 1, 1}, true));
+                                        (double[]){100, 100, 105}, true));
     json_array_append_new(builds, entry("base", 0, 1, (double[]){1, 1, 1}, (double[]){1, 1, 1},
                                         (double[]){1, 1, 1}, true));
+    /* the two ends alone compare no optimisation */
     ab = report_ablation_build(builds, 1);
     assert_true(json_is_null(ab));
     json_decref(ab);
+    /* leave-one-out without the baseline still ranks in the final build */
     json_array_remove(builds, 1);
     json_array_append_new(builds, entry("no-queue", 15, 1, (double[]){1, 1, 1},
-                                        (double[]){1, 1, 1}, (double[]){1, 1, 1}, true));
+                                        (double[]){1, 1, 1}, (double[]){40, 40, 42}, true));
+    ab = report_ablation_build(builds, 1);
+    assert_true(json_is_object(ab));
+    assert_near(at(effect(ab, "queue"), "leave_one_out.capacity_rps.value"), 60);
+    assert_true(isnan(at(effect(ab, "queue"), "add_one.capacity_rps.value")));
+    json_decref(ab);
+    /* neither end: nothing to measure an effect against */
+    json_array_remove(builds, 0);
     ab = report_ablation_build(builds, 1);
     assert_true(json_is_null(ab));
     json_decref(ab);
@@ -292,7 +301,7 @@ int main(void)
         cmocka_unit_test(test_composition_from_needs),
         cmocka_unit_test(test_summary_block_ranks_and_flags),
         cmocka_unit_test(test_one_repeat_noise),
-        cmocka_unit_test(test_no_ablation_without_final_baseline_and_one_more),
+        cmocka_unit_test(test_one_half_is_enough_but_not_none),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
