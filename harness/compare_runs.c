@@ -122,19 +122,6 @@ static int write_missing(FILE *out, const char *label, const json_t *s)
     return n;
 }
 
-static const json_t *build_named(const json_t *summary, const char *name)
-{
-    size_t i;
-    json_t *b;
-    json_array_foreach(json_object_get(summary, "builds"), i, b)
-    {
-        const char *n = json_string_value(json_object_get(b, "build"));
-        if (n && strcmp(n, name) == 0)
-            return b;
-    }
-    return NULL;
-}
-
 int compare_md_write(const json_t *a, const char *name_a, const json_t *b, const char *name_b,
                      FILE *out)
 {
@@ -177,7 +164,7 @@ int compare_md_write(const json_t *a, const char *name_a, const json_t *b, const
         json_array_foreach(json_object_get(a, "builds"), i, ba)
         {
             const char *name = json_string_value(json_object_get(ba, "build"));
-            const json_t *bb = build_named(b, name);
+            const json_t *bb = report_find(json_object_get(b, "builds"), "build", name);
             json_t *xa = report_path(ba, metrics[m].path);
             json_t *xb = bb ? report_path(bb, metrics[m].path) : NULL;
             char ratio[32] = "n/a";
@@ -223,7 +210,7 @@ static int write_compare_dat(const json_t *a, const json_t *b, const char *out_d
     json_array_foreach(json_object_get(a, "builds"), i, ba)
     {
         const char *name = json_string_value(json_object_get(ba, "build"));
-        const json_t *bb = build_named(b, name);
+        const json_t *bb = report_find(json_object_get(b, "builds"), "build", name);
         fprintf(f, "%zu %s", i, name);
         report_dat_num(f, report_path(ba, "article_load.latency_ms.mean"));
         report_dat_num(f, report_path(ba, "article_load.latency_ms.p99"));

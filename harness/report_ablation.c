@@ -408,19 +408,6 @@ static const char *ranged_text(const json_t *f, char kind)
     return buf;
 }
 
-static const json_t *effect_of(const json_t *ab, const char *name)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(ab, "effects"), i, e)
-    {
-        const char *n = json_string_value(json_object_get(e, "optimisation"));
-        if (n && strcmp(n, name) == 0)
-            return e;
-    }
-    return NULL;
-}
-
 static void write_ranking(FILE *out, const json_t *ab, int d)
 {
     const json_t *rank = report_path(json_object_get(ab, "ranking"), design_key[d]);
@@ -431,9 +418,9 @@ static void write_ranking(FILE *out, const json_t *ab, int d)
         fprintf(out, "| %zu |", k + 1);
         for (int m = 0; m < ABLATION_METRICS; m++) {
             const char *name = json_string_value(json_array_get(json_object_get(rank, metric_key[m]), k));
-            const json_t *e = name ? report_path(report_path(effect_of(ab, name), design_key[d]),
-                                                 metric_key[m])
-                                   : NULL;
+            const json_t *opt =
+                name ? report_find(json_object_get(ab, "effects"), "optimisation", name) : NULL;
+            const json_t *e = report_path(report_path(opt, design_key[d]), metric_key[m]);
             const json_t *factor = json_object_get(e, "factor");
             if (name == NULL) {
                 fprintf(out, " – |");

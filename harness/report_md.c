@@ -33,6 +33,19 @@ json_t *report_path(const json_t *obj, const char *path)
     return cur;
 }
 
+const json_t *report_find(const json_t *array, const char *key, const char *value)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(array, i, e)
+    {
+        const char *v = json_string_value(json_object_get(e, key));
+        if (v && strcmp(v, value) == 0)
+            return e;
+    }
+    return NULL;
+}
+
 const char *report_fmt(const json_t *x, char kind)
 {
     static char ring[32][64];

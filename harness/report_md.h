@@ -18,4 +18,7 @@ const char *report_fmt(const json_t *x, char kind);
 /* The value at a dotted path in obj ("latency_ms.p99"), or NULL. Borrowed reference. */
 json_t *report_path(const json_t *obj, const char *path);
 
+/* The first object of array whose string member key equals value, or NULL. Borrowed. */
+const json_t *report_find(const json_t *array, const char *key, const char *value);
+
 #endif
